@@ -1,0 +1,51 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Layering (dependencies point one way):
+// GGUF → Tokenization, Engine → Analysis → Claims → Recording/Harness → rbench
+let package = Package(
+    name: "ResidualBench",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "rbench", targets: ["rbench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // C libraries, each behind one small system-library target.
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CLibgit2", pkgConfig: "libgit2", providers: [.apt(["libgit2-dev"])]),
+
+        .target(name: "GGUF"),
+        .target(name: "NPY"),
+        .target(name: "Tokenization", dependencies: ["GGUF"]),
+        .target(name: "Engine", dependencies: ["GGUF", "COpenBLAS"],
+                swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
+        .target(name: "Analysis", dependencies: ["COpenBLAS"]),
+        .target(name: "Claims", dependencies: ["Engine", "Analysis", "Tokenization"]),
+        .target(name: "Recording", dependencies: [
+            "CLibgit2",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        .target(name: "Harness", dependencies: [
+            "Claims", "Recording", "Tokenization", "Engine", "GGUF",
+            .product(name: "Yams", package: "Yams"),
+        ]),
+        .executableTarget(name: "rbench", dependencies: [
+            "Harness", "NPY",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .target(name: "TestSupport", dependencies: ["GGUF", "NPY"]),
+
+        .testTarget(name: "GGUFTests", dependencies: ["GGUF", "TestSupport"]),
+        .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "TestSupport"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Tokenization", "TestSupport"]),
+        .testTarget(name: "AnalysisTests", dependencies: ["Analysis"]),
+        .testTarget(name: "ClaimsTests", dependencies: ["Claims", "TestSupport"]),
+        .testTarget(name: "RecordingTests", dependencies: ["Recording", "TestSupport"]),
+        .testTarget(name: "HarnessTests", dependencies: ["Harness", "TestSupport"]),
+    ]
+)

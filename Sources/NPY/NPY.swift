@@ -1,0 +1,1 @@
+// The NPY module; see Package.swift for its place in the layering.

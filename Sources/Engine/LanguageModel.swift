@@ -1,0 +1,74 @@
+import Foundation
+import GGUF
+
+/// A transformer language model ready to run on the CPU.
+///
+/// Weights are dequantized to Float32 once at load; the model is immutable afterwards and
+/// can be shared across threads.
+///
+/// ```swift
+/// let model = try LanguageModel(contentsOf: URL(fileURLWithPath: ".models/SmolLM2-135M-Instruct.Q4_1.gguf"))
+/// let capture = try model.capture([[1, 2, 3]], plan: .residuals(blockCount: model.configuration.blockCount))
+/// ```
+public final class LanguageModel: Sendable {
+    public let configuration: ModelConfiguration
+    /// Where the weights came from (file name, or a description of a random initialisation).
+    public let origin: String
+    let weights: ModelWeights
+
+    /// Most tokens pushed through one batch of GEMMs; bounds scratch memory.
+    public let maxBatchTokens: Int
+
+    init(configuration: ModelConfiguration, weights: ModelWeights, origin: String, maxBatchTokens: Int = 2048) {
+        self.configuration = configuration
+        self.weights = weights
+        self.origin = origin
+        self.maxBatchTokens = maxBatchTokens
+    }
+
+    /// Loads a GGUF file and dequantizes its weights.
+    public convenience init(gguf: GGUFFile, maxBatchTokens: Int = 2048) throws {
+        let configuration = try ModelConfiguration(gguf: gguf)
+        let weights = try ModelWeights(gguf: gguf, configuration: configuration)
+        self.init(configuration: configuration, weights: weights, origin: gguf.url.lastPathComponent,
+                  maxBatchTokens: maxBatchTokens)
+    }
+
+    /// Loads a GGUF file from disk.
+    public convenience init(contentsOf url: URL, maxBatchTokens: Int = 2048) throws {
+        try self.init(gguf: GGUFFile(contentsOf: url), maxBatchTokens: maxBatchTokens)
+    }
+
+    /// A model of the same architecture with weights drawn by `fill` (see the order below)
+    /// and every norm gain 1, tied unembedding: the random-init control.
+    ///
+    /// `fill` receives each matrix once, row-major, in this order: token embedding, then per
+    /// block Q, K, V, attention output, gate, up, down. A portable seeded generator makes the
+    /// model reproduce bit for bit on any machine.
+    public static func randomlyInitialized(like configuration: ModelConfiguration, origin: String,
+                                           fill: (inout [Float]) -> Void) -> LanguageModel {
+        LanguageModel(configuration: configuration, weights: ModelWeights(randomFor: configuration, fill: fill),
+                      origin: origin)
+    }
+
+    /// A model whose blocks `replaced` come from `donor` (same configuration), e.g. the
+    /// ablated model of LoT-6 with its upper half re-initialised.
+    public func replacingBlocks(_ replaced: Range<Int>, from donor: LanguageModel, origin: String) throws -> LanguageModel {
+        guard donor.configuration == configuration else {
+            throw EngineError.invalidInput("donor model has another configuration")
+        }
+        var w = weights
+        for b in replaced { w.blocks[b] = donor.weights.blocks[b] }
+        return LanguageModel(configuration: configuration, weights: w, origin: origin, maxBatchTokens: maxBatchTokens)
+    }
+
+    func validate(_ prompts: [[Int]]) throws {
+        for (i, prompt) in prompts.enumerated() {
+            guard !prompt.isEmpty else { throw EngineError.invalidInput("prompt \(i) has no tokens") }
+            if let bad = prompt.first(where: { $0 < 0 || $0 >= configuration.vocabularySize }) {
+                throw EngineError.invalidInput(
+                    "prompt \(i) has token id \(bad), outside the vocabulary 0..<\(configuration.vocabularySize)")
+            }
+        }
+    }
+}

@@ -1,0 +1,139 @@
+import Foundation
+
+/// One edited last position to re-run: the prompt whose cached prefix it attends to, and
+/// the residual state it starts from.
+public struct ResumeRow: Sendable {
+    public var prompt: Int
+    public var residual: [Float]
+
+    public init(prompt: Int, residual: [Float]) {
+        self.prompt = prompt
+        self.residual = residual
+    }
+}
+
+extension LanguageModel {
+    /// Re-runs the **last position** of cached prompts from residual index `start` with new
+    /// residual states, attending to the cached keys and values of the earlier positions.
+    ///
+    /// Causal attention leaves earlier positions untouched by an edit of the last one, so
+    /// this costs one token per remaining block instead of a new pass over the sequence.
+    /// Rows are processed together, so thousands of edits share each weight matrix read.
+    ///
+    /// - Parameters:
+    ///   - start: the residual index the rows' states belong to (they are the input of block `start`).
+    ///   - capture: residual indices in `start...blockCount` to return, in this order.
+    ///   - afterBlock: optional edit of all rows `[rows][width]` after block `b` (0-based) has run,
+    ///     before the state is captured and fed to the next block.
+    /// - Returns: `[row][capture index][width]`.
+    public func resume(_ cache: PrefixCache, rows: [ResumeRow], fromResidual start: Int, capture: [Int],
+                       afterBlock: ((_ block: Int, _ rows: UnsafeMutableBufferPointer<Float>) -> Void)? = nil)
+        throws -> [Float] {
+        let c = configuration
+        let d = c.modelWidth
+        guard (0...c.blockCount).contains(start) else {
+            throw EngineError.invalidInput("resume residual \(start) outside 0...\(c.blockCount)")
+        }
+        if let bad = capture.first(where: { !(start...c.blockCount).contains($0) }) {
+            throw EngineError.invalidInput("capture index \(bad) outside \(start)...\(c.blockCount)")
+        }
+        for (i, row) in rows.enumerated() {
+            guard (0..<cache.promptCount).contains(row.prompt), row.residual.count == d else {
+                throw EngineError.invalidInput("resume row \(i): prompt \(row.prompt) of \(cache.promptCount), width \(row.residual.count) (expected \(d))")
+            }
+        }
+        var output = [Float](repeating: 0, count: rows.count * capture.count * d)
+        let chunk = max(1, maxBatchTokens)
+        var first = 0
+        while first < rows.count {
+            let batch = Array(rows[first ..< min(rows.count, first + chunk)])
+            let result = resumeBatch(cache, rows: batch, start: start, capture: capture, afterBlock: afterBlock)
+            output.replaceSubrange((first * capture.count * d) ..< ((first + batch.count) * capture.count * d), with: result)
+            first += batch.count
+        }
+        return output
+    }
+
+    private func resumeBatch(_ cache: PrefixCache, rows: [ResumeRow], start: Int, capture: [Int],
+                             afterBlock: ((Int, UnsafeMutableBufferPointer<Float>) -> Void)?) -> [Float] {
+        let c = configuration
+        let d = c.modelWidth
+        let n = rows.count
+        var x = [Float](repeating: 0, count: n * d)
+        for (r, row) in rows.enumerated() { x.replaceSubrange(r * d ..< (r + 1) * d, with: row.residual) }
+        let positions = rows.map { cache.tokenCount(prompt: $0.prompt) - 1 }
+        var output = [Float](repeating: 0, count: n * capture.count * d)
+        func record(_ index: Int) {
+            for (slot, wanted) in capture.enumerated() where wanted == index {
+                for r in 0..<n {
+                    let destination = (r * capture.count + slot) * d
+                    for i in 0..<d { output[destination + i] = x[r * d + i] }
+                }
+            }
+        }
+        record(start)
+        var workspace = Workspace(rows: n, configuration: c)
+        let tables = RoPETables(configuration: c, positions: (positions.max() ?? 0) + 1)
+        let longest = (positions.max() ?? 0) + 1
+        for b in start..<c.blockCount {
+            let layout = c.layouts[b]
+            forwardBlock(b, x: &x, rows: n, workspace: &workspace, positions: positions,
+                         rope: tables.table(base: layout.ropeBase), afterAttention: { _ in }) { qkv, attention in
+                cache.keyValues[b].withUnsafeBufferPointer { kv in
+                    self.attendToPrefix(qkv: qkv, out: attention, rows: rows, positions: positions, cache: cache,
+                                        keyValues: kv.baseAddress!, window: layout.window, longest: longest)
+                }
+            }
+            if let afterBlock {
+                x.withUnsafeMutableBufferPointer { afterBlock(b, $0) }
+            }
+            record(b + 1)
+        }
+        return output
+    }
+
+    /// Attention of each resumed row (at its prompt's last position) over the cached prefix
+    /// keys/values plus its own freshly computed key/value.
+    private func attendToPrefix(qkv: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, rows: [ResumeRow],
+                                positions: [Int], cache: PrefixCache, keyValues: UnsafePointer<Float>,
+                                window: Int?, longest: Int) {
+        let c = configuration
+        let hd = c.headWidth, qkvw = c.fusedQKVWidth, kvw = c.keyValueWidth
+        let group = c.headCount / c.keyValueHeadCount
+        var scores = [Float](repeating: 0, count: longest)
+        scores.withUnsafeMutableBufferPointer { sb in
+            let s = sb.baseAddress!
+            for (r, row) in rows.enumerated() {
+                let position = positions[r]
+                let first = window.map { max(0, position - $0 + 1) } ?? 0
+                let prefix = keyValues + cache.tokenOffsets[row.prompt] * 2 * kvw
+                let own = qkv + r * qkvw
+                for h in 0..<c.headCount {
+                    let g = h / group
+                    let q = own + h * hd
+                    for j in first..<position {
+                        let key = prefix + j * 2 * kvw + g * hd
+                        var dot: Float = 0
+                        for i in 0..<hd { dot += q[i] * key[i] }
+                        s[j] = dot * c.attentionScale
+                    }
+                    let ownKey = own + c.queryWidth + g * hd
+                    var dot: Float = 0
+                    for i in 0..<hd { dot += q[i] * ownKey[i] }
+                    s[position] = dot * c.attentionScale
+                    softmax(s + first, count: position + 1 - first)
+                    let o = out + r * c.queryWidth + h * hd
+                    for i in 0..<hd { o[i] = 0 }
+                    for j in first..<position {
+                        let value = prefix + j * 2 * kvw + kvw + g * hd
+                        let p = s[j]
+                        for i in 0..<hd { o[i] += p * value[i] }
+                    }
+                    let ownValue = own + c.queryWidth + kvw + g * hd
+                    let p = s[position]
+                    for i in 0..<hd { o[i] += p * ownValue[i] }
+                }
+            }
+        }
+    }
+}

@@ -72,3 +72,16 @@ public final class LanguageModel: Sendable {
         }
     }
 }
+
+extension LanguageModel {
+    /// Floating-point operations per token of a prefill: the block GEMMs plus attention
+    /// at an average context of half `contextLength` (logits excluded).
+    public func prefillFlopsPerToken(contextLength: Int) -> Double {
+        let c = configuration
+        let d = Double(c.modelWidth)
+        let linear = d * Double(c.fusedQKVWidth) + Double(c.queryWidth) * d
+            + d * Double(2 * c.feedForwardWidth) + Double(c.feedForwardWidth) * d
+        let attention = 2 * Double(c.headCount * c.headWidth) * Double(contextLength) / 2
+        return 2 * (linear + attention) * Double(c.blockCount)
+    }
+}

@@ -4,6 +4,7 @@ import ArgumentParser
 struct RBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rbench",
-        abstract: "Reproducibility harness for claims about the residual stream of transformer language models."
+        abstract: "Reproducibility harness for claims about the residual stream of transformer language models.",
+        subcommands: [Bench.self]
     )
 }

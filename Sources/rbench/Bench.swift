@@ -1,0 +1,94 @@
+import ArgumentParser
+import Engine
+import Foundation
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure prefill speed with the residual stream captured at every layer.",
+        discussion: """
+        Runs PROMPTS × TOKENS tokens through the model with every residual state kept (last \
+        position), and measures OpenBLAS sgemm in the same run: the engine's throughput is \
+        quoted against that ceiling (≈0.21 GFLOP per token for SmolLM2), because absolute \
+        figures on a shared machine are noisy.
+
+        Examples:
+          rbench bench --model .models/SmolLM2-135M-Instruct.Q4_1.gguf
+          rbench bench --model M.gguf --prompts 32 --tokens 64 --threads 2 --json
+        """)
+
+    @Option(help: "GGUF model file.") var model: String
+    @Option(help: "Number of prompts.") var prompts = 32
+    @Option(help: "Tokens per prompt.") var tokens = 64
+    @Option(help: "OpenBLAS threads.") var threads = 2
+    @Option(help: "Timed repetitions (the best is reported).") var repetitions = 5
+    @Flag(help: "Print one JSON object instead of text.") var json = false
+
+    func run() throws {
+        BLAS.setThreadCount(threads)
+        let languageModel = try LanguageModel(contentsOf: URL(fileURLWithPath: model))
+        let c = languageModel.configuration
+        // Deterministic, content-free token ids: speed does not depend on the text.
+        let batch = (0..<prompts).map { p in (0..<tokens).map { t in (p * 7919 + t * 104_729 + 13) % c.vocabularySize } }
+        let plan = CapturePlan.residuals(blockCount: c.blockCount)
+        _ = try languageModel.capture(Array(batch.prefix(2)), plan: plan)  // warm-up
+        var times: [Double] = []
+        for _ in 0..<repetitions {
+            let start = ContinuousClock.now
+            _ = try languageModel.capture(batch, plan: plan)
+            times.append(seconds(ContinuousClock.now - start))
+        }
+        let gflops = measureSGEMMGigaflops()
+        let best = times.min()!
+        let tokensPerSecond = Double(prompts * tokens) / best
+        let flopsPerToken = languageModel.prefillFlopsPerToken(contextLength: tokens)
+        let ceiling = gflops * 1e9 / flopsPerToken
+        let report = BenchReport(
+            model: languageModel.origin, threads: threads, prompts: prompts, tokens: tokens,
+            tokens_per_s: tokensPerSecond, seconds: times, sgemm_gflops: gflops,
+            gflop_per_token: flopsPerToken / 1e9, ceiling_tokens_per_s: ceiling,
+            ceiling_fraction: tokensPerSecond / ceiling, peak_rss_bytes: peakResidentBytes(),
+            blas: BLAS.configuration)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        } else {
+            print("""
+            model            \(report.model)
+            work             \(prompts) prompts × \(tokens) tokens, residual stream captured at all \(c.residualCount) states
+            threads          \(threads)   (\(report.blas))
+            prefill          \(String(format: "%.0f", tokensPerSecond)) tok/s (best of \(repetitions): \(times.map { String(format: "%.3f s", $0) }.joined(separator: ", ")))
+            sgemm            \(String(format: "%.1f", gflops)) GFLOP/s measured now → ceiling \(String(format: "%.0f", ceiling)) tok/s at \(String(format: "%.3f", flopsPerToken / 1e9)) GFLOP/token
+            ceiling fraction \(String(format: "%.2f", report.ceiling_fraction))
+            peak RSS         \(String(format: "%.0f", Double(report.peak_rss_bytes) / 1_048_576)) MiB
+            """)
+        }
+    }
+}
+
+struct BenchReport: Codable {
+    var model: String
+    var threads: Int
+    var prompts: Int
+    var tokens: Int
+    var tokens_per_s: Double
+    var seconds: [Double]
+    var sgemm_gflops: Double
+    var gflop_per_token: Double
+    var ceiling_tokens_per_s: Double
+    var ceiling_fraction: Double
+    var peak_rss_bytes: Int
+    var blas: String
+}
+
+func seconds(_ d: Duration) -> Double {
+    Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+}
+
+/// Peak resident set size of this process (VmHWM), in bytes.
+func peakResidentBytes() -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return 0 }
+    let kilobytes = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
+    return kilobytes * 1024
+}

@@ -227,8 +227,10 @@ struct ErrorTests {
         #expect(throws: GGUFError.self) { try metadata.strings("general.architecture") }
     }
 
-    @Test func unsupportedArchitectureNamesTheFile() {
+    @Test func unsupportedArchitectureNamesTheFile() throws {
         let error = GGUFError.unsupportedArchitecture("mamba", path: "/models/m.gguf")
         #expect(error.description == "/models/m.gguf: unsupported architecture 'mamba'")
+        let file = try smallFile()
+        #expect(file.error(.unsupportedArchitecture("mamba")).description.hasSuffix("lookups.gguf: unsupported architecture 'mamba'"))
     }
 }

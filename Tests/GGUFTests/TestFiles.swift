@@ -1,19 +1,10 @@
 import Foundation
 import GGUF
-
-/// Writes `bytes` to a fresh temporary directory as `name` and returns its URL.
-func temporaryFile(named name: String, bytes: [UInt8]) throws -> URL {
-    let directory = FileManager.default.temporaryDirectory
-        .appendingPathComponent("GGUFTests-\(UUID().uuidString)", isDirectory: true)
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    let url = directory.appendingPathComponent(name)
-    try Data(bytes).write(to: url)
-    return url
-}
+import TestSupport
 
 /// Opens a file built by `writer`.
 func openWritten(_ writer: GGUFWriter, named name: String = "written.gguf") throws -> GGUFFile {
-    try GGUFFile(contentsOf: temporaryFile(named: name, bytes: writer.encoded()))
+    try GGUFFile(contentsOf: GGUFFixture.write(writer, named: name))
 }
 
 /// Dequantizes one tensor of `type` with the given bytes and dimensions, through a real file.
@@ -74,7 +65,7 @@ struct RawGGUF {
 
 /// Opens `bytes` saved as `name` and returns the error it throws (nil if it opened).
 func openingError(_ bytes: [UInt8], named name: String) throws -> GGUFError? {
-    let url = try temporaryFile(named: name, bytes: bytes)
+    let url = try GGUFFixture.write(bytes: bytes, named: name)
     do {
         _ = try GGUFFile(contentsOf: url)
         return nil

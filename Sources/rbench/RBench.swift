@@ -5,6 +5,6 @@ struct RBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rbench",
         abstract: "Reproducibility harness for claims about the residual stream of transformer language models.",
-        subcommands: [Bench.self]
+        subcommands: [Trace.self, Tokenize.self, Generate.self, Bench.self]
     )
 }

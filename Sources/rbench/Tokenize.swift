@@ -1,0 +1,29 @@
+import ArgumentParser
+import Foundation
+
+struct Tokenize: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the token ids of each line of a text file, as the model's tokenizer gives them.",
+        discussion: """
+        One line of ids per input line (special tokens are not parsed; BOS is added when the \
+        model's metadata says so).
+
+        Examples:
+          rbench tokenize --prompts prompts.txt
+          rbench tokenize --model .models/gemma-3-270m-q4_k_m.gguf --prompts prompts.txt --json
+        """)
+
+    @OptionGroup var model: ModelOptions
+    @Option(help: ArgumentHelp("Text file, one prompt per line.", valueName: "file")) var prompts: String
+    @Flag(help: "Print a JSON array of id lists.") var json = false
+
+    func run() throws {
+        let tokenizer = try model.loadTokenizer()
+        let ids = try readPromptLines(prompts).map { tokenizer.encode($0, addSpecial: true) }
+        if json {
+            print(String(decoding: try JSONEncoder().encode(ids), as: UTF8.self))
+        } else {
+            for line in ids { print(line.map(String.init).joined(separator: " ")) }
+        }
+    }
+}

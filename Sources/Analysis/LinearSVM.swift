@@ -40,28 +40,30 @@ public struct LinearSVM: Sendable {
         var rng = PCG64(seed: seed)
         var epoch = 0
         data.storage.withUnsafeBufferPointer { x in
-            for i in 0..<n {
-                for k in 0..<width { qii[i] += x[i * width + k] * x[i * width + k] }
-            }
-            while epoch < maxEpochs {
-                epoch += 1
-                var largest = -Double.infinity, smallest = Double.infinity
-                for i in rng.permutation(n) {
-                    let row = i * width
-                    var margin = 0.0
-                    for k in 0..<width { margin += w[k] * x[row + k] }
-                    let gradient = y[i] * margin - 1 + diagonal * alpha[i]
-                    let projected = alpha[i] == 0 ? Swift.min(gradient, 0) : gradient
-                    largest = Swift.max(largest, projected)
-                    smallest = Swift.min(smallest, projected)
-                    if projected != 0 {
-                        let old = alpha[i]
-                        alpha[i] = Swift.max(old - gradient / qii[i], 0)
-                        let step = (alpha[i] - old) * y[i]
-                        for k in 0..<width { w[k] += step * x[row + k] }
-                    }
+            w.withUnsafeMutableBufferPointer { w in
+                for i in 0..<n {
+                    for k in 0..<width { qii[i] += x[i * width + k] * x[i * width + k] }
                 }
-                if largest - smallest < tolerance { break }
+                while epoch < maxEpochs {
+                    epoch += 1
+                    var largest = -Double.infinity, smallest = Double.infinity
+                    for i in rng.permutation(n) {
+                        let row = x.baseAddress! + i * width
+                        var margin = 0.0
+                        for k in 0..<width { margin += w[k] * row[k] }
+                        let gradient = y[i] * margin - 1 + diagonal * alpha[i]
+                        let projected = alpha[i] == 0 ? Swift.min(gradient, 0) : gradient
+                        largest = Swift.max(largest, projected)
+                        smallest = Swift.min(smallest, projected)
+                        if projected != 0 {
+                            let old = alpha[i]
+                            alpha[i] = Swift.max(old - gradient / qii[i], 0)
+                            let step = (alpha[i] - old) * y[i]
+                            for k in 0..<width { w[k] += step * row[k] }
+                        }
+                    }
+                    if largest - smallest < tolerance { break }
+                }
             }
         }
         weights = Array(w.prefix(d))

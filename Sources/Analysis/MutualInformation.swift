@@ -19,22 +19,11 @@ public enum MutualInformation {
             ys.withUnsafeBufferPointer { py in
                 for i in 0..<n {
                     let xi = px[i], yi = py[i]
-                    var sx = 0.0, sy = 0.0, sxy = 0.0
-                    // Two loops around i keep each one branch-free so it vectorizes.
-                    for j in 0..<i {
-                        let dx = xi - px[j], dy = yi - py[j]
-                        let dx2 = dx * dx, dy2 = dy * dy
-                        sx += negativeExp(a1 * dx2)
-                        sy += negativeExp(a1 * dy2)
-                        sxy += negativeExp(a2 * (dx2 + dy2))
-                    }
-                    for j in (i + 1)..<n {
-                        let dx = xi - px[j], dy = yi - py[j]
-                        let dx2 = dx * dx, dy2 = dy * dy
-                        sx += negativeExp(a1 * dx2)
-                        sy += negativeExp(a1 * dy2)
-                        sxy += negativeExp(a2 * (dx2 + dy2))
-                    }
+                    var sums = KernelSums()
+                    // Two ranges around i skip the self term; each runs four lanes at a time.
+                    sums.add(px, py, xi, yi, 0..<i, a1, a2)
+                    sums.add(px, py, xi, yi, (i + 1)..<n, a1, a2)
+                    let (sx, sy, sxy) = sums.totals
                     // An isolated point (heavy tail) can underflow every kernel; redo it in log space.
                     let tiny = 1e-250
                     let lx = sx > tiny ? log(sx) : logKernelSum(px, py, i, a1, 0)
@@ -58,6 +47,43 @@ public enum MutualInformation {
         let sy = Statistics.ranks(y).map { inverseNormalCDF($0 / scale) }
         let rho = Statistics.pearson(sx, sy)
         return -0.5 * log(1 - rho * rho)
+    }
+
+    /// Running kernel sums for one sample: four SIMD lanes plus a scalar tail.
+    private struct KernelSums {
+        var x = SIMD4<Double>(), y = SIMD4<Double>(), xy = SIMD4<Double>()
+        var tailX = 0.0, tailY = 0.0, tailXY = 0.0
+
+        @inline(__always)
+        mutating func add(_ px: UnsafeBufferPointer<Double>, _ py: UnsafeBufferPointer<Double>,
+                          _ xi: Double, _ yi: Double, _ range: Range<Int>, _ a1: Double, _ a2: Double) {
+            var j = range.lowerBound
+            let rawX = UnsafeRawPointer(px.baseAddress!), rawY = UnsafeRawPointer(py.baseAddress!)
+            let stride = MemoryLayout<Double>.stride
+            while j + 4 <= range.upperBound {
+                let dx = xi - rawX.loadUnaligned(fromByteOffset: j * stride, as: SIMD4<Double>.self)
+                let dy = yi - rawY.loadUnaligned(fromByteOffset: j * stride, as: SIMD4<Double>.self)
+                let dx2 = dx * dx, dy2 = dy * dy
+                x += negativeExp(a1 * dx2)
+                y += negativeExp(a1 * dy2)
+                xy += negativeExp(a2 * (dx2 + dy2))
+                j += 4
+            }
+            while j < range.upperBound {
+                let dx = xi - px[j], dy = yi - py[j]
+                let dx2 = dx * dx, dy2 = dy * dy
+                tailX += negativeExp(a1 * dx2)
+                tailY += negativeExp(a1 * dy2)
+                tailXY += negativeExp(a2 * (dx2 + dy2))
+                j += 1
+            }
+        }
+
+        var totals: (Double, Double, Double) {
+            // Fixed summation order (SIMD `sum()` leaves it unspecified).
+            func total(_ v: SIMD4<Double>) -> Double { ((v[0] + v[1]) + (v[2] + v[3])) }
+            return (total(x) + tailX, total(y) + tailY, total(xy) + tailXY)
+        }
     }
 
     private static func standardized(_ v: [Double]) -> [Double]? {

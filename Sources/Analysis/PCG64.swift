@@ -72,7 +72,8 @@ public struct PCG64: RandomNumberGenerator, Sendable, Equatable {
     /// A uniform double in [0, 1) from the top 53 bits of `next()`.
     @inline(__always)
     public mutating func nextDouble() -> Double {
-        Double(next() >> 11) * 0x1.0p-53
+        // Through Int64 (exact: 53 bits) because signed conversion is one instruction on x86-64.
+        Double(Int64(bitPattern: next() >> 11)) * 0x1.0p-53
     }
 
     /// A uniform integer in 0..<n (Lemire's method; exactly uniform).
@@ -120,20 +121,47 @@ public struct PCG64: RandomNumberGenerator, Sendable, Equatable {
             buffer[index] = Float(mean + std * spare)
             index += 1
         }
+        // Accepted polar candidates are collected eight at a time and finished in two SIMD4 passes
+        // (bit-identical per lane). Never more candidates than the remaining outputs need are drawn,
+        // so the generator ends in exactly the state of the element-by-element loop.
+        // A local copy keeps the 128-bit state in registers (stores to `buffer` could alias `self`).
+        var generator = self
+        defer { self = generator }
+        // Scratch rows u[0..<8], v[8..<16], s[16..<24]; dynamic SIMD lane access is slow, memory is not.
+        let scratch = UnsafeMutablePointer<Double>.allocate(capacity: 24)
+        defer { scratch.deallocate() }
+        scratch.initialize(repeating: 0.5, count: 24)
+        let raw = UnsafeMutableRawPointer(scratch)
         while index < end {
-            let u = 2 * nextDouble() - 1
-            let v = 2 * nextDouble() - 1
-            let s = u * u + v * v
-            if s >= 1 || s == 0 { continue }
-            let factor = (-2 * portableLog(s) / s).squareRoot()
-            buffer[index] = Float(mean + std * (u * factor))
-            index += 1
-            if index < end {
-                buffer[index] = Float(mean + std * (v * factor))
-                index += 1
-            } else {
-                spareGaussian = v * factor
+            let wanted = Swift.min(8, (end - index + 1) / 2)
+            var accepted = 0
+            while accepted < wanted {
+                let u = 2 * generator.nextDouble() - 1
+                let v = 2 * generator.nextDouble() - 1
+                let s = u * u + v * v
+                // Branch-free compaction: a rejected candidate is overwritten by the next one.
+                scratch[accepted] = u
+                scratch[8 + accepted] = v
+                scratch[16 + accepted] = s
+                accepted &+= (s < 1 && s != 0) ? 1 : 0
             }
+            let low = raw.loadUnaligned(fromByteOffset: 128, as: SIMD4<Double>.self)
+            let high = raw.loadUnaligned(fromByteOffset: 160, as: SIMD4<Double>.self)
+            raw.storeBytes(of: (-2 * portableLog(low) / low).squareRoot(), toByteOffset: 128, as: SIMD4<Double>.self)
+            raw.storeBytes(of: (-2 * portableLog(high) / high).squareRoot(), toByteOffset: 160, as: SIMD4<Double>.self)
+            for lane in 0..<accepted {
+                let factor = scratch[16 + lane]
+                buffer[index] = Float(mean + std * (scratch[lane] * factor))
+                index += 1
+                if index < end {
+                    buffer[index] = Float(mean + std * (scratch[8 + lane] * factor))
+                    index += 1
+                } else {
+                    generator.spareGaussian = scratch[8 + lane] * factor
+                }
+            }
+            // Unused lanes must stay valid inputs for the next batch's log.
+            for lane in accepted..<8 { scratch[16 + lane] = 0.5 }
         }
     }
 

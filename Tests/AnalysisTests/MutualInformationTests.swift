@@ -66,3 +66,20 @@ struct MutualInformationTests {
         #expect(MutualInformation.kernelDensity(x, y).isFinite)
     }
 }
+
+@Suite("Four-lane kernels")
+struct VectorizedTests {
+    @Test func lanesAreBitIdenticalToScalar() {
+        var rng = PCG64(seed: 12)
+        for _ in 0..<20_000 {
+            let x = SIMD4<Double>(rng.nextDouble() + 1e-300, rng.nextDouble(), rng.nextDouble() * 1e-30 + 1e-200, rng.nextDouble() * 4)
+            let logs = portableLog(x)
+            let t = SIMD4<Double>(-rng.nextDouble() * 40, -rng.nextDouble(), -rng.nextDouble() * 800, 0)
+            let exps = negativeExp(t)
+            for lane in 0..<4 {
+                if x[lane] > 0 { #expect(logs[lane].bitPattern == portableLog(x[lane]).bitPattern) }
+                #expect(exps[lane].bitPattern == negativeExp(t[lane]).bitPattern)
+            }
+        }
+    }
+}

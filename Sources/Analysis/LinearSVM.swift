@@ -18,7 +18,7 @@ public struct LinearSVM: Sendable {
 
     /// Trains on the rows of `features` with boolean labels (true = positive class).
     public init(features: Matrix, labels: [Bool], lambda: Double = 1e-2, seed: UInt64 = 0,
-                tolerance: Double = 1e-3, maxEpochs: Int = 1000) {
+                tolerance: Double = 1e-2, maxEpochs: Int = 1000) {
         precondition(features.rows == labels.count, "LinearSVM: \(labels.count) labels for \(features.rows) rows")
         precondition(features.rows > 0 && lambda > 0, "LinearSVM: needs samples and λ > 0")
         let n = features.rows, d = features.columns, width = d + 1

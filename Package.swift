@@ -5,7 +5,7 @@ import PackageDescription
 // GGUF → Tokenization, Engine → Analysis → Claims → Recording/Harness → rbench
 let package = Package(
     name: "ResidualBench",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "rbench", targets: ["rbench"]),
     ],

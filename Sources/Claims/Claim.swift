@@ -148,24 +148,38 @@ public struct ClaimParameters: Sendable, Hashable {
     }
 }
 
+/// How a claim draws its sequences from a corpus (the suite's `corpus:` and `sampling:`).
+public struct Sampling: Sendable, Hashable, Codable {
+    /// Corpus name as declared in the suite's `corpora:` block.
+    public var corpus: String
+    public var count: Int
+    public var tokens: Int
+
+    public init(corpus: String, count: Int, tokens: Int) {
+        self.corpus = corpus
+        self.count = count
+        self.tokens = tokens
+    }
+}
+
 /// Everything a claim run may read: the parameters and seed from the suite, the subject,
-/// and the resources (models, corpora) the harness prepared.
+/// how to sample the corpus, and the resources (models, corpora) the harness prepared.
 public struct ClaimContext: Sendable {
     public var parameters: ClaimParameters
     public var seed: UInt64
     public var subject: Subject
     public var resources: any ClaimResources
+    public var sampling: Sampling?
 
-    public init(parameters: ClaimParameters, seed: UInt64, subject: Subject, resources: any ClaimResources) {
+    public init(parameters: ClaimParameters, seed: UInt64, subject: Subject, resources: any ClaimResources,
+                sampling: Sampling? = nil) {
         self.parameters = parameters
         self.seed = seed
         self.subject = subject
         self.resources = resources
+        self.sampling = sampling
     }
 }
-
-/// Where claims get their inputs. The harness implements it from a suite; tests may stub it.
-public protocol ClaimResources: Sendable {}
 
 /// An executable check of one finding.
 public protocol Claim: Sendable {

@@ -1,0 +1,76 @@
+import Engine
+import Foundation
+import GGUF
+import Synchronization
+import Tokenization
+
+/// The real ``ClaimResources``: a GGUF model loaded once, its random-init twin built on
+/// first use, the tokenizer, corpora by name, and a memo of captures shared by claims.
+public final class ModelResources: ClaimResources {
+    public let modelURL: URL
+    public let corpora: [String: URL]
+    public let randomInitialization: RandomInitialization
+
+    private struct State {
+        var file: GGUFFile?
+        var trained: LanguageModel?
+        var random: LanguageModel?
+        var tokenizer: (any Tokenizer)?
+        var texts: [String: String] = [:]
+        var memo: [String: any Sendable] = [:]
+    }
+    private let state = Mutex(State())
+
+    public init(modelURL: URL, corpora: [String: URL], randomInitialization: RandomInitialization) {
+        self.modelURL = modelURL
+        self.corpora = corpora
+        self.randomInitialization = randomInitialization
+    }
+
+    private func file() throws -> GGUFFile {
+        if let file = state.withLock({ $0.file }) { return file }
+        let file = try GGUFFile(contentsOf: modelURL)
+        state.withLock { $0.file = file }
+        return file
+    }
+
+    public func trainedModel() throws -> LanguageModel {
+        if let model = state.withLock({ $0.trained }) { return model }
+        let model = try LanguageModel(gguf: file())
+        state.withLock { $0.trained = model }
+        return model
+    }
+
+    public func randomInitModel() throws -> LanguageModel {
+        if let model = state.withLock({ $0.random }) { return model }
+        let model = randomInitialization.model(like: try ModelConfiguration(gguf: file()))
+        state.withLock { $0.random = model }
+        return model
+    }
+
+    public func tokenizer() throws -> any Tokenizer {
+        if let tokenizer = state.withLock({ $0.tokenizer }) { return tokenizer }
+        let tokenizer = try Tokenizers.load(from: file())
+        state.withLock { $0.tokenizer = tokenizer }
+        return tokenizer
+    }
+
+    public func corpusText(_ name: String) throws -> String {
+        if let text = state.withLock({ $0.texts[name] }) { return text }
+        guard let url = corpora[name] else {
+            throw ClaimError.unavailable("corpus '\(name)' (the suite declares: \(corpora.keys.sorted().joined(separator: ", ")))")
+        }
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else {
+            throw ClaimError.unavailable("corpus '\(name)' at \(url.path) (missing or not UTF-8)")
+        }
+        state.withLock { $0.texts[name] = text }
+        return text
+    }
+
+    public func memoized<T: Sendable>(_ key: String, _ value: () throws -> T) throws -> T {
+        if let hit = state.withLock({ $0.memo[key] }) as? T { return hit }
+        let computed = try value()
+        state.withLock { $0.memo[key] = computed }
+        return computed
+    }
+}

@@ -1,0 +1,75 @@
+import Analysis
+import Engine
+
+/// Last-position residual states of a set of sequences, in Float64 for statistics.
+public struct LastPositionStates: Sendable {
+    /// `blocks[l]` is `[samples × width]`: residual index `l` (0 = embedding … L = last block, pre-norm).
+    public var residual: [Matrix]
+    /// `mid[b]` is the state after block b's attention, before its MLP (empty when not captured).
+    public var mid: [Matrix]
+    /// The final norm's output, `[samples × width]`.
+    public var finalNorm: Matrix
+    public var sequences: [[Int]]
+
+    public var sampleCount: Int { sequences.count }
+    public var blockCount: Int { residual.count - 1 }
+}
+
+extension ClaimContext {
+    /// The tokenized sequences of the claim's corpus under its sampling rule, memoized.
+    public func sequences(_ rule: SequenceRule) throws -> [[Int]] {
+        let sampling = try requireSampling(rule.rawValue)
+        let key = "sequences/\(rule.rawValue)/\(sampling.corpus)/\(sampling.count)/\(sampling.tokens)" + (rule == .windows ? "/\(seed)" : "")
+        return try resources.memoized(key) {
+            let text = try resources.corpusText(sampling.corpus)
+            let tokenizer = try resources.tokenizer()
+            switch rule {
+            case .paragraphs:
+                return try CorpusSampling.paragraphs(text, tokenizer: tokenizer, count: sampling.count, tokens: sampling.tokens)
+            case .chunks:
+                return try CorpusSampling.chunks(text, tokenizer: tokenizer, count: sampling.count, tokens: sampling.tokens)
+            case .windows:
+                return try CorpusSampling.windows(text, tokenizer: tokenizer, count: sampling.count, tokens: sampling.tokens, seed: seed)
+            }
+        }
+    }
+
+    /// Residual states at the last position of the sampled sequences (every residual index,
+    /// the mid-block states and the final norm), for this subject's model; memoized so the
+    /// claims sharing a corpus and sampling run the model once.
+    public func lastPositionStates(_ rule: SequenceRule) throws -> LastPositionStates {
+        let sampling = try requireSampling(rule.rawValue)
+        let key = "states/\(modelTag)/\(rule.rawValue)/\(sampling.corpus)/\(sampling.count)/\(sampling.tokens)" + (rule == .windows ? "/\(seed)" : "")
+        let sequences = try self.sequences(rule)
+        let model = try self.model()
+        return try resources.memoized(key) {
+            let c = model.configuration
+            var hooks = (0...c.blockCount).map(HookPoint.residual)
+            hooks += (0..<c.blockCount).map(HookPoint.residualMid)
+            hooks.append(.finalNorm)
+            let capture = try model.capture(sequences, plan: CapturePlan(hooks: hooks))
+            func matrix(_ hook: HookPoint) -> Matrix {
+                let h = capture.index(of: hook)!
+                var storage = [Double](repeating: 0, count: sequences.count * c.modelWidth)
+                for s in sequences.indices {
+                    let start = (s * hooks.count + h) * c.modelWidth
+                    for i in 0..<c.modelWidth { storage[s * c.modelWidth + i] = Double(capture.values[start + i]) }
+                }
+                return Matrix(rows: sequences.count, columns: c.modelWidth, storage: storage)
+            }
+            return LastPositionStates(residual: (0...c.blockCount).map { matrix(.residual($0)) },
+                                      mid: (0..<c.blockCount).map { matrix(.residualMid($0)) },
+                                      finalNorm: matrix(.finalNorm), sequences: sequences)
+        }
+    }
+}
+
+/// Which of the spec's sampling rules (§0.2) a claim uses.
+public enum SequenceRule: String, Sendable {
+    /// TD's WikiText paragraphs.
+    case paragraphs
+    /// LoT's non-overlapping chunks.
+    case chunks
+    /// SR's random windows.
+    case windows
+}

@@ -1,6 +1,7 @@
 /// Every claim this build ships, in the order of the spec.
 public enum ClaimCatalog {
     public static let all: [any Claim] = [
+        TD1UnitCorrelation(),
     ]
 
     public static var registry: ClaimRegistry { ClaimRegistry(all) }

@@ -83,7 +83,7 @@ public struct SuiteRunner: Sendable {
 
     /// Checks the suite against the registry, hashes the inputs, runs, records and judges.
     public func run() throws(HarnessError) -> SuiteRunReport {
-        try validateClaims()
+        try Self.validate(suite, against: registry)
         let artifacts = try hashArtifacts()
         do {
             let aborted = try store.abortStaleRuns()
@@ -135,7 +135,8 @@ public struct SuiteRunner: Sendable {
         return SuiteRunReport(run: record, verdicts: verdicts, exitCode: code, runFile: runFile)
     }
 
-    private func validateClaims() throws(HarnessError) {
+    /// Checks that every claim and control the suite names exists in `registry`; errors point at the suite line.
+    public static func validate(_ suite: Suite, against registry: ClaimRegistry) throws(HarnessError) {
         for claimRun in suite.claims {
             guard let claim = registry.claim(claimRun.id) else {
                 let known = registry.ids.isEmpty ? "this build registers no claims yet" : "known: \(registry.ids.joined(separator: ", "))"

@@ -33,6 +33,7 @@ struct RunCommand: ParsableCommand {
             let parsed = try Suite.load(suiteURL, corporaRoots: corpora.map { URL(fileURLWithPath: $0) },
                                         modelsDirectory: URL(fileURLWithPath: modelsDir),
                                         modelOverride: model.map { URL(fileURLWithPath: $0) })
+            try SuiteRunner.validate(parsed, against: HarnessDefaults.registry)
             guard let resources = HarnessDefaults.resources else {
                 throw HarnessError.badInput("this build has no resource provider for claims yet (HarnessDefaults.resources is unset); claims: \(HarnessDefaults.registry.ids.joined(separator: ", "))")
             }

@@ -1,10 +1,14 @@
 import ArgumentParser
+import Recording
 
 @main
 struct RBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rbench",
         abstract: "Reproducibility harness for claims about the residual stream of transformer language models.",
-        subcommands: [Trace.self, Tokenize.self, Generate.self, Bench.self]
+        discussion: ExitCodes.help,
+        subcommands: [RunCommand.self, CheckCommand.self, RunsCommand.self, HistoryCommand.self, CompareCommand.self,
+                      BaselineCommand.self, ImportCommand.self,
+                      Trace.self, Tokenize.self, Generate.self, Bench.self, TestHoldRunCommand.self]
     )
 }

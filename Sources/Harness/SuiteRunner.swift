@@ -1,0 +1,225 @@
+import Claims
+import Foundation
+import Recording
+
+/// Builds the resources claims read for one subject of a suite (the engine provides the real one).
+public typealias ResourceFactory = @Sendable (Suite, Subject) throws -> any ClaimResources
+
+/// Where a run happens: revision, environment and command line.
+public struct RunProvenance: Sendable {
+    public var revision: RevisionInfo
+    public var environment: EnvironmentInfo
+    public var argv: [String]
+
+    public init(revision: RevisionInfo, environment: EnvironmentInfo, argv: [String]) {
+        self.revision = revision
+        self.environment = environment
+        self.argv = argv
+    }
+}
+
+/// What a suite run produced.
+public struct SuiteRunReport: Sendable {
+    public var run: RunRecord
+    public var verdicts: [MetricVerdict]
+    /// The OR of finding bits (see ``ExitCodes``).
+    public var exitCode: Int32
+    public var runFile: URL
+}
+
+/// Harness failures that stop a run before or outside the claims themselves.
+public enum HarnessError: Error, Sendable, CustomStringConvertible {
+    /// The suite names something this build or its inputs cannot provide (exit 65).
+    case badInput(String)
+    /// Recording failed (exit 70, or 65 for malformed baselines).
+    case recording(RecordingError)
+
+    public var description: String {
+        switch self {
+        case .badInput(let message): message
+        case .recording(let error): error.description
+        }
+    }
+
+    /// The process exit code this error maps to.
+    public var exitCode: Int32 {
+        switch self {
+        case .badInput: ExitCodes.badInput
+        case .recording(let error): error.isBadInput ? ExitCodes.badInput : ExitCodes.internalError
+        }
+    }
+}
+
+/// Runs every claim of a suite on the model and its controls, records, and compares with baselines.
+public struct SuiteRunner: Sendable {
+    public var suite: Suite
+    public var registry: ClaimRegistry
+    public var resources: ResourceFactory
+    public var provenance: RunProvenance
+    public var store: ResultStore
+    public var runsDirectory: URL
+    public var baselinesDirectory: URL
+    public var strict: Bool
+    public var progress: @Sendable (String) -> Void
+
+    public init(suite: Suite, registry: ClaimRegistry, resources: @escaping ResourceFactory, provenance: RunProvenance,
+                store: ResultStore, runsDirectory: URL, baselinesDirectory: URL, strict: Bool = false,
+                progress: @escaping @Sendable (String) -> Void = SuiteRunner.printToStandardError) {
+        self.suite = suite
+        self.registry = registry
+        self.resources = resources
+        self.provenance = provenance
+        self.store = store
+        self.runsDirectory = runsDirectory
+        self.baselinesDirectory = baselinesDirectory
+        self.strict = strict
+        self.progress = progress
+    }
+
+    /// Writes a progress line to stderr.
+    @Sendable public static func printToStandardError(_ line: String) {
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+
+    /// Checks the suite against the registry, hashes the inputs, runs, records and judges.
+    public func run() throws(HarnessError) -> SuiteRunReport {
+        try Self.validate(suite, against: registry)
+        let artifacts = try hashArtifacts()
+        do {
+            let aborted = try store.abortStaleRuns()
+            if !aborted.isEmpty { progress("marked \(aborted.count) stale run(s) aborted: \(aborted.joined(separator: ", "))") }
+        } catch { throw .recording(error) }
+        let timingReference = previousRunOnThisMachine()
+
+        var record = RunRecord(
+            suite: suite.name, suiteSHA256: suite.sha256,
+            modelSHA256: artifacts.first { $0.role == "model" }!.sha256,
+            corporaSHA256: Dictionary(uniqueKeysWithValues: artifacts.filter { $0.kind == "corpus" }.map { (String($0.role.dropFirst("corpus:".count)), $0.sha256) }),
+            artifacts: artifacts, masterSeed: suite.seed, argv: provenance.argv, revision: provenance.revision,
+            environment: provenance.environment)
+        do { try store.beginRun(record) } catch { throw .recording(error) }
+        progress("run \(record.id): suite \(suite.name), \(suite.claims.count) claim(s), commit \(provenance.revision.commitSHA?.prefix(12) ?? "none")\(provenance.revision.isDirty ? " (dirty)" : "")")
+
+        var resourceCache: [Subject: any ClaimResources] = [:]
+        for claimRun in suite.claims {
+            let claim = registry.claim(claimRun.id)!
+            let subjects: [(Subject, Verdict?)] = [(.model, nil)] + claimRun.controls.map { (.control($0.name), $0.expect) }
+            for (subject, expected) in subjects {
+                let result = runOne(claim, claimRun, subject: subject, expected: expected, cache: &resourceCache)
+                record.results.append(result)
+                do { try store.appendResult(result, runID: record.id) } catch {
+                    try? store.finishRun(id: record.id, status: .failed)
+                    throw .recording(error)
+                }
+                let seconds = Double(result.durationNS) / 1e9
+                progress("  \(result.check): \(result.verdict.rawValue)\(expected.map { " (expected \($0.rawValue))" } ?? "") in \(String(format: "%.2f", seconds)) s\(result.error.map { " — \($0)" } ?? "")")
+            }
+        }
+
+        record.status = .complete
+        record.finishedAt = Date().timeIntervalSince1970
+        let runFile: URL
+        do {
+            runFile = try RunFile.write(record, to: runsDirectory)
+            let fileHash = try? SHA256.hex(fileAt: runFile)
+            try store.finishRun(id: record.id, status: .complete, finishedAt: record.finishedAt!, runFileSHA256: fileHash)
+        } catch { throw .recording(error) }
+
+        let verdicts: [MetricVerdict]
+        do {
+            verdicts = try Comparator.compare(run: record, baselinesDirectory: baselinesDirectory, timingReference: timingReference)
+            try store.saveVerdicts(verdicts, runID: record.id)
+        } catch { throw .recording(error) }
+        let code = ExitCodes.findings(verdicts, strict: strict)
+        progress("run \(record.id) complete; findings exit code \(code)")
+        return SuiteRunReport(run: record, verdicts: verdicts, exitCode: code, runFile: runFile)
+    }
+
+    /// Checks that every claim and control the suite names exists in `registry`; errors point at the suite line.
+    public static func validate(_ suite: Suite, against registry: ClaimRegistry) throws(HarnessError) {
+        for claimRun in suite.claims {
+            guard let claim = registry.claim(claimRun.id) else {
+                let known = registry.ids.isEmpty ? "this build registers no claims yet" : "known: \(registry.ids.joined(separator: ", "))"
+                throw .badInput("\(suite.file.path):\(claimRun.line): key 'claims.id': unknown claim '\(claimRun.id)' (\(known))")
+            }
+            for control in claimRun.controls where !claim.controls.contains(control.name) {
+                throw .badInput("\(suite.file.path):\(claimRun.line): claim \(claimRun.id) has no control '\(control.name)' (it knows: \(claim.controls.joined(separator: ", ")))")
+            }
+        }
+    }
+
+    private func hashArtifacts() throws(HarnessError) -> [ArtifactRecord] {
+        var artifacts: [ArtifactRecord] = []
+        func hashed(_ url: URL) throws(HarnessError) -> (String, Int64) {
+            do {
+                let size = (try FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.int64Value ?? 0
+                return (try SHA256.hex(fileAt: url), size)
+            } catch {
+                throw .badInput("\(url.path): cannot read: \(error)")
+            }
+        }
+        let (modelHash, modelSize) = try hashed(suite.model.path)
+        if modelHash != suite.model.sha256, suite.model.path.lastPathComponent == suite.model.file {
+            throw .badInput("\(suite.model.path.path): sha256 \(modelHash) differs from the suite's \(suite.model.sha256) (\(suite.file.path) key 'model.sha256'); re-fetch the model with `make model`")
+        }
+        artifacts.append(ArtifactRecord(kind: "model", role: "model", path: suite.model.path.path, sha256: modelHash, sizeBytes: modelSize))
+        for corpus in suite.corpora.values.sorted(by: { $0.name < $1.name }) {
+            let (hash, size) = try hashed(corpus.path)
+            guard hash == corpus.sha256 else {
+                throw .badInput("\(corpus.path.path): sha256 \(hash) differs from the suite's \(corpus.sha256) (\(suite.file.path) key 'corpora.\(corpus.name).sha256'); restore the file from shared/corpora")
+            }
+            artifacts.append(ArtifactRecord(kind: "corpus", role: "corpus:\(corpus.name)", path: corpus.declaredPath, sha256: hash, sizeBytes: size))
+        }
+        let suiteSize = (try? FileManager.default.attributesOfItem(atPath: suite.file.path)[.size] as? NSNumber)?.int64Value ?? 0
+        artifacts.append(ArtifactRecord(kind: "suite", role: "suite", path: suite.file.path, sha256: suite.sha256, sizeBytes: suiteSize))
+        return artifacts
+    }
+
+    /// The last complete run of this suite on the same machine and build: the reference for timings.
+    private func previousRunOnThisMachine() -> RunRecord? {
+        guard let id = try? store.resolveRun(nil, suite: suite.name), let run = try? store.loadRun(id: id),
+              run.environment.fingerprint == provenance.environment.fingerprint else { return nil }
+        return run
+    }
+
+    private func runOne(_ claim: any Claim, _ claimRun: Suite.ClaimRun, subject: Subject, expected: Verdict?,
+                        cache: inout [Subject: any ClaimResources]) -> ResultRecord {
+        let clock = ContinuousClock()
+        let start = clock.now
+        var outcome: ClaimOutcome
+        var failure: String?
+        do {
+            let resources: any ClaimResources
+            if let cached = cache[subject] {
+                resources = cached
+            } else {
+                resources = try self.resources(suite, subject)
+                cache[subject] = resources
+            }
+            outcome = try claim.run(ClaimContext(parameters: claimRun.parameters, seed: claimRun.seed, subject: subject, resources: resources))
+        } catch {
+            outcome = ClaimOutcome(verdict: .error, metrics: [])
+            failure = "\(error)"
+        }
+        let elapsed = clock.now - start
+        let nanoseconds = UInt64(max(0, elapsed.components.seconds)) * 1_000_000_000 + UInt64(max(0, elapsed.components.attoseconds / 1_000_000_000))
+        return ResultRecord(
+            claimID: claim.id, subject: subject.description, verdict: RecordedVerdict(rawValue: outcome.verdict.rawValue) ?? .error,
+            expectedVerdict: expected.flatMap { RecordedVerdict(rawValue: $0.rawValue) }, seed: claimRun.seed,
+            durationNS: nanoseconds, error: failure,
+            notes: outcome.notes + outcome.criteria.map { "\($0.passed ? "pass" : "fail"): \($0.description) (observed \($0.observed))" },
+            metrics: outcome.metrics.map { MetricRecord(name: $0.name, layer: $0.layer, unit: $0.unit, value: $0.value, samples: $0.samples) })
+    }
+}
+
+/// Hooks `rbench run` reads: the engine fills them with the real claims and resources.
+public enum HarnessDefaults {
+    /// The claims this build knows.
+    nonisolated(unsafe) public static var registry = ClaimRegistry()
+    /// Builds resources for a subject; nil until the engine provides one.
+    nonisolated(unsafe) public static var resources: ResourceFactory?
+    /// Engine facts for the environment record: BLAS build string, dispatched core type, threads, batch size.
+    nonisolated(unsafe) public static var engineInfo: @Sendable () -> (blasConfig: String, blasCoreType: String, threads: Int, batchSize: Int) = {
+        ("unknown", "unknown", 1, 1)
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+import Recording
+
+/// Renders verdicts for people (table, markdown) and machines (versioned JSON, JUnit).
+public enum VerdictReport {
+    public static let jsonSchemaVersion = 1
+
+    /// Worst first, then by check and metric.
+    public static func sorted(_ verdicts: [MetricVerdict]) -> [MetricVerdict] {
+        verdicts.sorted { ($0.outcome.severity, $0.check, $0.metric) < ($1.outcome.severity, $1.check, $1.metric) }
+    }
+
+    /// A plain-text table, worst first, with reason codes.
+    public static func table(_ verdicts: [MetricVerdict]) -> String {
+        let rows: [[String]] = sorted(verdicts).map { verdict -> [String] in
+            let observed: String = verdict.observed.map { "\($0)" } ?? ""
+            let reference: String = verdict.reference.map { "\($0)" } ?? ""
+            let ulp: String = verdict.ulpDistance.map { "\($0)" } ?? ""
+            return [verdict.outcome.rawValue, verdict.check, verdict.metric, observed, reference, ulp, verdict.reason, verdict.detail]
+        }
+        let header = ["outcome", "check", "metric", "observed", "reference", "ulp", "reason", "detail"]
+        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { index, cell in
+                index == cells.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }
+        let counts = Dictionary(grouping: verdicts, by: \.outcome).sorted { $0.key.severity < $1.key.severity }
+            .map { "\($0.value.count) \($0.key.rawValue)" }.joined(separator: ", ")
+        return ([line(header)] + rows.map(line) + ["", verdicts.isEmpty ? "no verdicts" : counts]).joined(separator: "\n") + "\n"
+    }
+
+    /// The versioned verdict document CI scripts read.
+    public static func json(run: RunRecord, verdicts: [MetricVerdict], exitCode: Int32) -> Data {
+        struct Document: Encodable {
+            var schema: Int
+            var runID: String
+            var suite: String
+            var revision: RevisionInfo
+            var environmentFingerprint: String
+            var determinismClass: String
+            var exitCode: Int32
+            var verdicts: [MetricVerdict]
+        }
+        let document = Document(schema: jsonSchemaVersion, runID: run.id, suite: run.suite, revision: run.revision,
+                                environmentFingerprint: run.environment.fingerprint,
+                                determinismClass: run.environment.determinismClass, exitCode: exitCode,
+                                verdicts: sorted(verdicts))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        return (try? encoder.encode(document)) ?? Data("{}".utf8)
+    }
+
+    /// JUnit XML: one testcase per check × metric; regressions and changes fail, missing/stale/inconclusive skip.
+    public static func junit(run: RunRecord, verdicts: [MetricVerdict]) -> String {
+        let failing: Set<VerdictOutcome> = [.regress, .changed]
+        let skipped: Set<VerdictOutcome> = [.missing, .stale, .inconclusive]
+        var lines = ["<?xml version=\"1.0\" encoding=\"UTF-8\"?>",
+                     "<testsuite name=\"\(escape("rbench \(run.suite)"))\" tests=\"\(verdicts.count)\" failures=\"\(verdicts.filter { failing.contains($0.outcome) }.count)\" skipped=\"\(verdicts.filter { skipped.contains($0.outcome) }.count)\">"]
+        for verdict in sorted(verdicts) {
+            let name = "<testcase classname=\"\(escape(verdict.check))\" name=\"\(escape(verdict.metric))\""
+            let message = escape("\(verdict.outcome.rawValue) \(verdict.reason): \(verdict.detail)")
+            if failing.contains(verdict.outcome) {
+                lines.append("  \(name)><failure message=\"\(message)\" type=\"\(verdict.reason)\"/></testcase>")
+            } else if skipped.contains(verdict.outcome) {
+                lines.append("  \(name)><skipped message=\"\(message)\"/></testcase>")
+            } else {
+                lines.append("  \(name)/>")
+            }
+        }
+        lines.append("</testsuite>")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// A PR-comment body: status line and the table of everything that is not a pass.
+    public static func markdown(run: RunRecord, verdicts: [MetricVerdict], exitCode: Int32) -> String {
+        let problems = sorted(verdicts).filter { $0.outcome != .pass }
+        var text = "### rbench \(run.suite): \(exitCode == 0 ? "✅ no findings" : "❌ exit code \(exitCode)")\n\n"
+        text += "Run `\(run.id)` at `\(run.revision.commitSHA?.prefix(12) ?? "no commit")`\(run.revision.isDirty ? " (dirty)" : ""), "
+            + "determinism class `\(run.environment.determinismClass)`; \(verdicts.count) verdicts, \(problems.count) not passing.\n\n"
+        guard !problems.isEmpty else { return text }
+        text += "| outcome | check | metric | observed | reference | reason |\n|---|---|---|---|---|---|\n"
+        for verdict in problems {
+            text += "| \(verdict.outcome.rawValue) | \(verdict.check) | \(verdict.metric) | \(verdict.observed.map { "\($0)" } ?? "") | \(verdict.reference.map { "\($0)" } ?? "") | \(verdict.reason) |\n"
+        }
+        return text
+    }
+
+    private static func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    }
+}

@@ -1,0 +1,283 @@
+import Foundation
+
+/// Tolerances of a baseline line; all zero means bitwise (same class) / exact (other class).
+public struct BaselineTolerance: Sendable, Equatable, Codable {
+    public var abs: Double
+    public var rel: Double
+    public var ulp: UInt64
+
+    public init(abs: Double = 0, rel: Double = 0, ulp: UInt64 = 0) {
+        self.abs = abs
+        self.rel = rel
+        self.ulp = ulp
+    }
+}
+
+/// One (check, metric) line of a baseline file.
+public struct BaselineEntry: Sendable, Equatable {
+    /// `<claim>/<subject>`, e.g. `TD-1/model`.
+    public var check: String
+    /// Metric key, `name` or `name[layer]`.
+    public var metric: String
+    public var value: Double
+    public var tolerance: BaselineTolerance
+    /// The claim verdict when the line was set.
+    public var verdict: RecordedVerdict
+    public var epoch: Int
+    public var reason: String
+    /// The commit of the run that produced the value.
+    public var setBy: String
+
+    public init(check: String, metric: String, value: Double, tolerance: BaselineTolerance = .init(),
+                verdict: RecordedVerdict, epoch: Int, reason: String, setBy: String) {
+        self.check = check
+        self.metric = metric
+        self.value = value
+        self.tolerance = tolerance
+        self.verdict = verdict
+        self.epoch = epoch
+        self.reason = reason
+        self.setBy = setBy
+    }
+}
+
+/// The first line of a baseline file: what the numbers are valid for.
+public struct BaselineHeader: Sendable, Equatable, Codable {
+    public static let currentSchema = 1
+
+    public var schema: Int
+    public var suite: String
+    public var determinismClass: String
+    public var classFields: [String: String]
+    public var modelSHA256: String
+    public var corpusSHA256: [String: String]
+    public var suiteSHA256: String
+
+    public init(suite: String, determinismClass: String, classFields: [String: String], modelSHA256: String,
+                corpusSHA256: [String: String], suiteSHA256: String) {
+        self.schema = Self.currentSchema
+        self.suite = suite
+        self.determinismClass = determinismClass
+        self.classFields = classFields
+        self.modelSHA256 = modelSHA256
+        self.corpusSHA256 = corpusSHA256
+        self.suiteSHA256 = suiteSHA256
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case schema, suite
+        case determinismClass = "determinism_class"
+        case classFields = "class_fields"
+        case modelSHA256 = "model_sha256"
+        case corpusSHA256 = "corpus_sha256"
+        case suiteSHA256 = "suite_sha256"
+    }
+}
+
+/// A `Baselines/claims/<suite>/<determinism-class>.jsonl` file: a header and sorted entries.
+public struct BaselineFile: Sendable, Equatable {
+    public var header: BaselineHeader
+    /// Sorted by (check, metric).
+    public private(set) var entries: [BaselineEntry]
+
+    public init(header: BaselineHeader, entries: [BaselineEntry]) {
+        self.header = header
+        self.entries = entries.sorted { ($0.check, $0.metric) < ($1.check, $1.metric) }
+    }
+
+    /// The entry for a check and metric key.
+    public func entry(check: String, metric: String) -> BaselineEntry? {
+        entries.first { $0.check == check && $0.metric == metric }
+    }
+
+    /// Where the baseline of a suite and determinism class lives under `directory` (`Baselines/`).
+    public static func url(in directory: URL, suite: String, determinismClass: String, candidate: Bool = false) -> URL {
+        directory.appendingPathComponent("claims").appendingPathComponent(suite)
+            .appendingPathComponent(determinismClass + (candidate ? ".candidate.jsonl" : ".jsonl"))
+    }
+
+    /// The committed (non-candidate) baseline files of a suite, by determinism class.
+    public static func classes(in directory: URL, suite: String) -> [String] {
+        let folder = directory.appendingPathComponent("claims").appendingPathComponent(suite)
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+        return names.filter { $0.hasSuffix(".jsonl") && !$0.hasSuffix(".candidate.jsonl") }
+            .map { String($0.dropLast(".jsonl".count)) }.sorted()
+    }
+
+    // MARK: Text form
+
+    /// The file text: header line, then one line per entry with a fixed key order.
+    public func serialized() -> String {
+        var lines = [headerLine()]
+        for entry in entries {
+            let tol = "{\"abs\":\(FloatBits.jsonValue(entry.tolerance.abs)),\"rel\":\(FloatBits.jsonValue(entry.tolerance.rel)),\"ulp\":\(entry.tolerance.ulp)}"
+            lines.append("{\"check\":\(CanonicalJSON.string(entry.check)),\"metric\":\(CanonicalJSON.string(entry.metric)),"
+                + "\"value\":\(FloatBits.jsonValue(entry.value)),\"bits\":\"\(FloatBits.hex(entry.value))\",\"tol\":\(tol),"
+                + "\"verdict\":\"\(entry.verdict.rawValue)\",\"epoch\":\(entry.epoch),\"reason\":\(CanonicalJSON.string(entry.reason)),"
+                + "\"set_by\":\(CanonicalJSON.string(entry.setBy))}")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    private func headerLine() -> String {
+        "{\"schema\":\(header.schema),\"suite\":\(CanonicalJSON.string(header.suite)),"
+            + "\"determinism_class\":\(CanonicalJSON.string(header.determinismClass)),"
+            + "\"class_fields\":\(CanonicalJSON.object(header.classFields)),"
+            + "\"model_sha256\":\(CanonicalJSON.string(header.modelSHA256)),"
+            + "\"corpus_sha256\":\(CanonicalJSON.object(header.corpusSHA256)),"
+            + "\"suite_sha256\":\(CanonicalJSON.string(header.suiteSHA256))}"
+    }
+
+    /// Writes the file, creating its folder.
+    public func write(to url: URL) throws(RecordingError) {
+        do {
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data(serialized().utf8).write(to: url, options: .atomic)
+        } catch {
+            throw .database(path: url.path, message: "cannot write baseline: \(error)")
+        }
+    }
+
+    /// Reads a baseline file; errors name the file, the line and the key at fault.
+    public static func load(_ url: URL) throws(RecordingError) -> BaselineFile {
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else {
+            throw .missingFile(path: url.path, hint: "create it with `rbench baseline update` or `rbench baseline init`")
+        }
+        return try parse(text, path: url.path)
+    }
+
+    /// Parses baseline text; `path` only labels errors.
+    public static func parse(_ text: String, path: String) throws(RecordingError) -> BaselineFile {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        guard let first = lines.first, !first.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw .badFile(path: path, line: 1, message: "missing header line")
+        }
+        let header: BaselineHeader = try decodeLine(first, as: BaselineHeader.self, path: path, line: 1,
+                                                    allowedKeys: ["schema", "suite", "determinism_class", "class_fields",
+                                                                  "model_sha256", "corpus_sha256", "suite_sha256"])
+        guard header.schema == BaselineHeader.currentSchema else {
+            throw .badFile(path: path, line: 1, message: "key 'schema': \(header.schema) is not supported (expected \(BaselineHeader.currentSchema))")
+        }
+        var entries: [BaselineEntry] = []
+        var seen: Set<String> = []
+        for (index, line) in lines.enumerated().dropFirst() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
+            let number = index + 1
+            let raw: RawEntry = try decodeLine(line, as: RawEntry.self, path: path, line: number, allowedKeys: RawEntry.keys)
+            guard let value = FloatBits.double(fromHex: raw.bits) else {
+                throw .badFile(path: path, line: number, message: "key 'bits': '\(raw.bits)' is not 16 hex digits")
+            }
+            let parsed: Double?
+            switch raw.value {
+            case .number(let number): parsed = number
+            case .text(let text): parsed = FloatBits.double(fromSpecial: text)
+            }
+            guard let parsed, parsed.bitPattern == value.bitPattern else {
+                throw .badFile(path: path, line: number, message: "key 'value': \(raw.value) does not parse to bits \(raw.bits) (\(value)); fix one of them")
+            }
+            guard seen.insert(raw.check + "\u{0}" + raw.metric).inserted else {
+                throw .badFile(path: path, line: number, message: "duplicate entry for check '\(raw.check)' metric '\(raw.metric)'")
+            }
+            guard let verdict = RecordedVerdict(rawValue: raw.verdict) else {
+                throw .badFile(path: path, line: number, message: "key 'verdict': '\(raw.verdict)' is not one of supported, refuted, informational, error")
+            }
+            let tolerance = BaselineTolerance(abs: raw.tol?.abs ?? 0, rel: raw.tol?.rel ?? 0, ulp: raw.tol?.ulp ?? 0)
+            entries.append(BaselineEntry(check: raw.check, metric: raw.metric, value: value, tolerance: tolerance,
+                                         verdict: verdict, epoch: raw.epoch, reason: raw.reason, setBy: raw.set_by))
+        }
+        return BaselineFile(header: header, entries: entries)
+    }
+
+    private static func decodeLine<T: Decodable>(_ line: String, as type: T.Type, path: String, line number: Int,
+                                                 allowedKeys: Set<String>) throws(RecordingError) -> T {
+        let data = Data(line.utf8)
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw .badFile(path: path, line: number, message: "not a JSON object")
+        }
+        if let unknown = object.keys.sorted().first(where: { !allowedKeys.contains($0) }) {
+            throw .badFile(path: path, line: number, message: "unknown key '\(unknown)' (allowed: \(allowedKeys.sorted().joined(separator: ", ")))")
+        }
+        do {
+            return try JSONDecoder().decode(T.self, from: data)
+        } catch let DecodingError.keyNotFound(key, _) {
+            throw .badFile(path: path, line: number, message: "missing key '\(key.stringValue)'")
+        } catch let DecodingError.typeMismatch(expected, context) {
+            throw .badFile(path: path, line: number, message: "key '\(context.codingPath.map(\.stringValue).joined(separator: "."))': expected \(expected)")
+        } catch let DecodingError.valueNotFound(expected, context) {
+            throw .badFile(path: path, line: number, message: "key '\(context.codingPath.map(\.stringValue).joined(separator: "."))': expected \(expected), found null")
+        } catch {
+            throw .badFile(path: path, line: number, message: "\(error)")
+        }
+    }
+
+    /// The on-disk shape of one entry line, before validation.
+    private struct RawEntry: Decodable {
+        static let keys: Set<String> = ["check", "metric", "value", "bits", "tol", "verdict", "epoch", "reason", "set_by"]
+
+        enum Value: Decodable, CustomStringConvertible {
+            case number(Double)
+            case text(String)
+
+            init(from decoder: any Decoder) throws {
+                let container = try decoder.singleValueContainer()
+                if let text = try? container.decode(String.self) { self = .text(text) } else { self = .number(try container.decode(Double.self)) }
+            }
+
+            var description: String {
+                switch self {
+                case .number(let value): "\(value)"
+                case .text(let text): "\"\(text)\""
+                }
+            }
+        }
+
+        struct Tol: Decodable {
+            var abs: Double?
+            var rel: Double?
+            var ulp: UInt64?
+        }
+
+        var check: String
+        var metric: String
+        var value: Value
+        var bits: String
+        var tol: Tol?
+        var verdict: String
+        var epoch: Int
+        var reason: String
+        // swiftlint:disable:next identifier_name
+        var set_by: String
+    }
+}
+
+/// Produces an updated baseline from a run, touching only lines whose values moved.
+public enum BaselineUpdate {
+    /// Lines whose bits are unchanged keep epoch, reason and set_by; moved or new lines get
+    /// `reason`, the run's commit and epoch + 1; lines for metrics the run no longer has are dropped.
+    /// Tolerances carry over. Timing metrics (with samples) are never baselined here.
+    public static func apply(run: RunRecord, to existing: BaselineFile?, reason: String) -> (file: BaselineFile, changed: [String]) {
+        let header = BaselineHeader(suite: run.suite, determinismClass: run.environment.determinismClass,
+                                    classFields: run.environment.determinismFields, modelSHA256: run.modelSHA256,
+                                    corpusSHA256: run.corporaSHA256, suiteSHA256: run.suiteSHA256)
+        let setBy = run.revision.commitSHA.map { run.revision.isDirty ? "\($0)-dirty" : $0 } ?? "no-commit"
+        var entries: [BaselineEntry] = []
+        var changed: [String] = []
+        for result in run.results where result.verdict != .error {
+            for metric in result.metrics where !metric.isStochastic {
+                let old = existing?.entry(check: result.check, metric: metric.key)
+                if let old, old.value.bitPattern == metric.value.bitPattern, old.verdict == result.verdict {
+                    entries.append(old)
+                    continue
+                }
+                changed.append("\(result.check) \(metric.key)")
+                entries.append(BaselineEntry(check: result.check, metric: metric.key, value: metric.value,
+                                             tolerance: old?.tolerance ?? .init(), verdict: result.verdict,
+                                             epoch: (old?.epoch ?? 0) + 1, reason: reason, setBy: setBy))
+            }
+        }
+        let kept = Set(entries.map { $0.check + "\u{0}" + $0.metric })
+        for old in existing?.entries ?? [] where !kept.contains(old.check + "\u{0}" + old.metric) {
+            changed.append("\(old.check) \(old.metric) (removed)")
+        }
+        return (BaselineFile(header: header, entries: entries), changed.sorted())
+    }
+}

@@ -1,1 +1,0 @@
-// The Recording module; see Package.swift for its place in the layering.

@@ -1,0 +1,211 @@
+import Foundation
+
+/// The life cycle of a run; only `complete` runs are compared with anything.
+public enum RunStatus: String, Codable, Sendable, CaseIterable {
+    case running, complete, failed, aborted
+}
+
+/// A claim verdict as recorded (mirrors `Claims.Verdict`, which Recording does not import).
+public enum RecordedVerdict: String, Codable, Sendable, CaseIterable {
+    case supported, refuted, informational, error
+}
+
+/// A content-addressed input of a run (model, corpus, suite).
+public struct ArtifactRecord: Codable, Sendable, Equatable {
+    /// `model`, `corpus` or `suite`.
+    public var kind: String
+    /// What the run used it for, unique per run: `model`, `suite`, `corpus:<name>`.
+    public var role: String
+    public var path: String
+    public var sha256: String
+    public var sizeBytes: Int64
+
+    public init(kind: String, role: String, path: String, sha256: String, sizeBytes: Int64) {
+        self.kind = kind
+        self.role = role
+        self.path = path
+        self.sha256 = sha256
+        self.sizeBytes = sizeBytes
+    }
+}
+
+/// One recorded number; `bits` is the authoritative IEEE-754 pattern of `value`.
+public struct MetricRecord: Codable, Sendable, Equatable {
+    public var name: String
+    public var layer: Int?
+    public var unit: String
+    public var value: Double
+    /// Raw repetitions (timing metrics only); their presence makes the metric stochastic.
+    public var samples: [Double]?
+
+    public init(name: String, layer: Int? = nil, unit: String = "", value: Double, samples: [Double]? = nil) {
+        self.name = name
+        self.layer = layer
+        self.unit = unit
+        self.value = value
+        self.samples = samples
+    }
+
+    /// `name` or `name[layer]`.
+    public var key: String { layer.map { "\(name)[\($0)]" } ?? name }
+    /// Timing metrics carry samples and are judged statistically, never bitwise.
+    public var isStochastic: Bool { samples != nil }
+
+    enum CodingKeys: String, CodingKey { case name, layer, unit, value, bits, samples }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        layer = try container.decodeIfPresent(Int.self, forKey: .layer)
+        unit = try container.decode(String.self, forKey: .unit)
+        let bits = try container.decode(String.self, forKey: .bits)
+        guard let exact = FloatBits.double(fromHex: bits) else {
+            throw DecodingError.dataCorruptedError(forKey: .bits, in: container, debugDescription: "bits must be 16 hex digits")
+        }
+        value = exact
+        let sampleBits = try container.decodeIfPresent([String].self, forKey: .samples)
+        samples = try sampleBits.map { list in
+            try list.map { text in
+                guard let sample = FloatBits.double(fromHex: text) else {
+                    throw DecodingError.dataCorruptedError(forKey: .samples, in: container, debugDescription: "samples must be hex bit patterns")
+                }
+                return sample
+            }
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(name, forKey: .name)
+        try container.encodeIfPresent(layer, forKey: .layer)
+        try container.encode(unit, forKey: .unit)
+        // `value` is for readers; `bits` (and hex samples) are what is read back, so nothing is lost.
+        try container.encode(value, forKey: .value)
+        try container.encode(FloatBits.hex(value), forKey: .bits)
+        try container.encodeIfPresent(samples?.map(FloatBits.hex), forKey: .samples)
+    }
+}
+
+/// One claim run on one subject.
+public struct ResultRecord: Codable, Sendable, Equatable {
+    public var claimID: String
+    /// `model` or a control name.
+    public var subject: String
+    public var verdict: RecordedVerdict
+    /// What the verdict must be; `refuted` for controls, nil for the model run.
+    public var expectedVerdict: RecordedVerdict?
+    public var seed: UInt64
+    public var durationNS: UInt64
+    public var error: String?
+    public var notes: [String]
+    public var metrics: [MetricRecord]
+
+    public init(claimID: String, subject: String, verdict: RecordedVerdict, expectedVerdict: RecordedVerdict? = nil,
+                seed: UInt64, durationNS: UInt64, error: String? = nil, notes: [String] = [], metrics: [MetricRecord]) {
+        self.claimID = claimID
+        self.subject = subject
+        self.verdict = verdict
+        self.expectedVerdict = expectedVerdict
+        self.seed = seed
+        self.durationNS = durationNS
+        self.error = error
+        self.notes = notes
+        self.metrics = metrics
+    }
+
+    /// The check key baselines and verdicts use: `<claim>/<subject>`, e.g. `TD-1/shuffle`.
+    public var check: String { "\(claimID)/\(subject)" }
+}
+
+/// Everything about one run; also the layout of the self-contained `runs/<id>.json` file.
+public struct RunRecord: Codable, Sendable, Equatable {
+    public static let currentSchema = 1
+
+    public var schema: Int
+    public var id: String
+    public var status: RunStatus
+    /// Seconds since 1970.
+    public var startedAt: Double
+    public var finishedAt: Double?
+    public var suite: String
+    public var suiteSHA256: String
+    public var modelSHA256: String
+    /// Corpus name → sha256.
+    public var corporaSHA256: [String: String]
+    public var artifacts: [ArtifactRecord]
+    public var masterSeed: UInt64
+    public var argv: [String]
+    public var revision: RevisionInfo
+    public var environment: EnvironmentInfo
+    public var results: [ResultRecord]
+
+    public init(id: String = UUID().uuidString.lowercased(), status: RunStatus = .running,
+                startedAt: Double = Date().timeIntervalSince1970, finishedAt: Double? = nil, suite: String,
+                suiteSHA256: String, modelSHA256: String, corporaSHA256: [String: String],
+                artifacts: [ArtifactRecord] = [], masterSeed: UInt64, argv: [String], revision: RevisionInfo,
+                environment: EnvironmentInfo, results: [ResultRecord] = []) {
+        self.schema = Self.currentSchema
+        self.id = id
+        self.status = status
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.suite = suite
+        self.suiteSHA256 = suiteSHA256
+        self.modelSHA256 = modelSHA256
+        self.corporaSHA256 = corporaSHA256
+        self.artifacts = artifacts
+        self.masterSeed = masterSeed
+        self.argv = argv
+        self.revision = revision
+        self.environment = environment
+        self.results = results
+    }
+}
+
+/// Reads and writes `runs/<run-id>.json`.
+public enum RunFile {
+    /// Writes the run atomically as `<directory>/<id>.json` and returns its URL.
+    @discardableResult
+    public static func write(_ run: RunRecord, to directory: URL) throws(RecordingError) -> URL {
+        let url = directory.appendingPathComponent("\(run.id).json")
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try encoder.encode(run).write(to: url, options: .atomic)
+        } catch {
+            throw .database(path: url.path, message: "cannot write run file: \(error)")
+        }
+        return url
+    }
+
+    /// Reads a run file.
+    public static func read(_ url: URL) throws(RecordingError) -> RunRecord {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw .missingFile(path: url.path, hint: "run files live in results/runs/")
+        }
+        do {
+            let run = try decoder.decode(RunRecord.self, from: data)
+            guard run.schema == RunRecord.currentSchema else {
+                throw RecordingError.badFile(path: url.path, line: nil, message: "run file schema \(run.schema) is not \(RunRecord.currentSchema)")
+            }
+            return run
+        } catch let error as RecordingError {
+            throw error
+        } catch {
+            throw .badFile(path: url.path, line: nil, message: "not a run file: \(error)")
+        }
+    }
+
+    static var encoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        return encoder
+    }
+
+    static var decoder: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        return decoder
+    }
+}

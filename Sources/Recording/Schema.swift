@@ -1,0 +1,69 @@
+import GRDB
+
+/// The versioned schema. Migrations only ever add: recorded data is never dropped.
+enum Schema {
+    static let v1 = """
+        CREATE TABLE revision (
+            id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, in_repository INTEGER NOT NULL,
+            commit_sha TEXT, branch TEXT, describe TEXT, is_dirty INTEGER NOT NULL,
+            dirty_diff_sha256 TEXT, commit_time INTEGER) STRICT;
+        CREATE TABLE environment (
+            id INTEGER PRIMARY KEY, fingerprint TEXT NOT NULL UNIQUE, determinism_class TEXT NOT NULL,
+            hostname TEXT NOT NULL, os_name TEXT NOT NULL, kernel TEXT NOT NULL, cpu_model TEXT NOT NULL,
+            cpu_arch TEXT NOT NULL, isa_features TEXT NOT NULL, threads INTEGER NOT NULL,
+            swift_version TEXT NOT NULL, build_config TEXT NOT NULL, blas_config TEXT NOT NULL,
+            blas_core_type TEXT NOT NULL, batch_size INTEGER NOT NULL, raw_json TEXT NOT NULL) STRICT;
+        CREATE TABLE artifact (
+            id INTEGER PRIMARY KEY, kind TEXT NOT NULL, path TEXT NOT NULL,
+            sha256 TEXT NOT NULL UNIQUE, size_bytes INTEGER NOT NULL) STRICT;
+        CREATE TABLE run (
+            id TEXT PRIMARY KEY,
+            status TEXT NOT NULL CHECK (status IN ('running', 'complete', 'failed', 'aborted')),
+            started_at REAL NOT NULL, finished_at REAL,
+            revision_id INTEGER NOT NULL REFERENCES revision(id),
+            environment_id INTEGER NOT NULL REFERENCES environment(id),
+            suite_name TEXT NOT NULL, suite_sha256 TEXT NOT NULL, model_sha256 TEXT NOT NULL,
+            corpora_json TEXT NOT NULL, master_seed INTEGER NOT NULL, argv TEXT NOT NULL,
+            lease_owner TEXT) STRICT;
+        CREATE TABLE run_artifact (
+            run_id TEXT NOT NULL REFERENCES run(id) ON DELETE CASCADE,
+            artifact_id INTEGER NOT NULL REFERENCES artifact(id),
+            role TEXT NOT NULL, PRIMARY KEY (run_id, role)) STRICT;
+        CREATE TABLE result (
+            id INTEGER PRIMARY KEY, run_id TEXT NOT NULL REFERENCES run(id) ON DELETE CASCADE,
+            claim_id TEXT NOT NULL, subject TEXT NOT NULL, claim_verdict TEXT NOT NULL,
+            expected_verdict TEXT, seed INTEGER NOT NULL, duration_ns INTEGER NOT NULL,
+            error TEXT, notes TEXT NOT NULL) STRICT;
+        CREATE INDEX result_run ON result(run_id);
+        CREATE TABLE metric (
+            id INTEGER PRIMARY KEY, result_id INTEGER NOT NULL REFERENCES result(id) ON DELETE CASCADE,
+            name TEXT NOT NULL, layer INTEGER, unit TEXT NOT NULL, value REAL,
+            value_bits INTEGER NOT NULL, n INTEGER NOT NULL) STRICT;
+        CREATE INDEX metric_result ON metric(result_id);
+        CREATE TABLE sample (
+            metric_id INTEGER NOT NULL REFERENCES metric(id) ON DELETE CASCADE, idx INTEGER NOT NULL,
+            value REAL, value_bits INTEGER NOT NULL, PRIMARY KEY (metric_id, idx)) STRICT;
+        """
+
+    /// v2: the verdict audit trail and the hash of each run file.
+    static let v2 = """
+        CREATE TABLE verdict (
+            id INTEGER PRIMARY KEY, run_id TEXT NOT NULL REFERENCES run(id) ON DELETE CASCADE,
+            check_name TEXT NOT NULL, metric_key TEXT NOT NULL, regime TEXT NOT NULL,
+            reference_kind TEXT NOT NULL, reference_id TEXT, method TEXT NOT NULL,
+            observed REAL, observed_bits INTEGER, reference_value REAL, reference_bits INTEGER,
+            delta REAL, rel_delta REAL, ulp_distance INTEGER, p_value REAL, effect REAL,
+            effect_ci_low REAL, effect_ci_high REAL, thresholds TEXT, n_head INTEGER, n_base INTEGER,
+            outcome TEXT NOT NULL, reason_code TEXT NOT NULL, detail TEXT NOT NULL,
+            computed_at REAL NOT NULL) STRICT;
+        CREATE INDEX verdict_run ON verdict(run_id);
+        ALTER TABLE run ADD COLUMN run_file_sha256 TEXT;
+        """
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in try db.execute(sql: v1) }
+        migrator.registerMigration("v2") { db in try db.execute(sql: v2) }
+        return migrator
+    }
+}

@@ -1,0 +1,316 @@
+import Foundation
+
+/// What a comparison concluded about one metric (recording.md §4–5).
+public enum VerdictOutcome: String, Codable, Sendable, CaseIterable {
+    case regress, changed, stale, missing, inconclusive, improve, acknowledged, pass
+
+    /// Worst first, for tables.
+    public var severity: Int { Self.allCases.firstIndex(of: self)! }
+}
+
+/// Deterministic metrics are compared bit for bit (or within tolerance); stochastic ones statistically.
+public enum Regime: String, Codable, Sendable {
+    case deterministic, stochastic
+}
+
+/// One verdict with everything needed to re-derive it.
+public struct MetricVerdict: Codable, Sendable, Equatable {
+    public var check: String
+    /// The metric key, or `(verdict)` for the claim-level verdict.
+    public var metric: String
+    public var regime: Regime
+    public var outcome: VerdictOutcome
+    /// A stable code, e.g. `BITWISE_EQUAL`, `CLAIM_FLIP`, `CONTROL_PASSED`, `NO_BASELINE`.
+    public var reason: String
+    public var detail: String
+    /// `baseline_file`, `run` or `none`.
+    public var referenceKind: String
+    public var referenceID: String?
+    /// `bitwise`, `tolerance`, `verdict`, `hl_mwu` or `none`.
+    public var method: String
+    public var observed: Double?
+    public var reference: Double?
+    public var delta: Double?
+    public var relativeDelta: Double?
+    public var ulpDistance: UInt64?
+    public var pValue: Double?
+    public var effect: Double?
+    public var effectCILow: Double?
+    public var effectCIHigh: Double?
+    public var thresholds: [String: Double]
+    public var headCount: Int?
+    public var baseCount: Int?
+
+    public init(check: String, metric: String, regime: Regime = .deterministic, outcome: VerdictOutcome, reason: String,
+                detail: String = "", referenceKind: String = "none", referenceID: String? = nil, method: String = "none",
+                observed: Double? = nil, reference: Double? = nil, thresholds: [String: Double] = [:]) {
+        self.check = check
+        self.metric = metric
+        self.regime = regime
+        self.outcome = outcome
+        self.reason = reason
+        self.detail = detail
+        self.referenceKind = referenceKind
+        self.referenceID = referenceID
+        self.method = method
+        self.observed = observed
+        self.reference = reference
+        self.thresholds = thresholds
+        if let observed, let reference {
+            delta = observed - reference
+            relativeDelta = reference == 0 ? nil : (observed - reference) / Swift.abs(reference)
+            ulpDistance = FloatBits.ulpDistance(observed, reference)
+        }
+    }
+}
+
+/// The name used for the claim-level (verdict layer) row of each result.
+public let claimVerdictMetric = "(verdict)"
+
+/// Settings of a comparison.
+public struct ComparisonPolicy: Sendable {
+    /// Practical margin δ for timings: a regression must exceed ln(1 + δ).
+    public var timingMargin: Double
+    /// Significance level for timings (Holm-corrected across the run's timing metrics).
+    public var alpha: Double
+
+    public init(timingMargin: Double = 0.05, alpha: Double = 0.01) {
+        self.timingMargin = timingMargin
+        self.alpha = alpha
+    }
+}
+
+/// Computes verdicts of a run against a baseline file and, for timings, against a reference run.
+public enum Comparator {
+    /// Verdicts of `run` against the committed baselines under `baselinesDirectory`.
+    ///
+    /// Uses the file of the run's determinism class (bitwise); otherwise the first other class of the
+    /// suite (tolerances, and says so); with no file every deterministic metric is `missing`.
+    public static func compare(run: RunRecord, baselinesDirectory: URL, timingReference: RunRecord? = nil,
+                               policy: ComparisonPolicy = .init()) throws(RecordingError) -> [MetricVerdict] {
+        let ownClass = run.environment.determinismClass
+        let classes = BaselineFile.classes(in: baselinesDirectory, suite: run.suite)
+        var baseline: (file: BaselineFile, path: String, sameClass: Bool)?
+        if let chosen = classes.contains(ownClass) ? ownClass : classes.first {
+            let url = BaselineFile.url(in: baselinesDirectory, suite: run.suite, determinismClass: chosen)
+            baseline = (try BaselineFile.load(url), url.path, chosen == ownClass)
+        }
+        return compare(run: run, baseline: baseline, timingReference: timingReference, policy: policy)
+    }
+
+    /// Verdicts of `run` against an already loaded baseline (nil: none exists).
+    public static func compare(run: RunRecord, baseline: (file: BaselineFile, path: String, sameClass: Bool)?,
+                               timingReference: RunRecord? = nil, policy: ComparisonPolicy = .init()) -> [MetricVerdict] {
+        var verdicts: [MetricVerdict] = []
+        let staleReasons = baseline.map { inputChanges(run: run, header: $0.file.header) } ?? []
+        let referenceID = baseline?.path
+        for result in run.results {
+            verdicts.append(claimVerdict(result, baseline: baseline?.file, referenceID: referenceID))
+            for metric in result.metrics {
+                if metric.isStochastic {
+                    continue // judged below, all timing metrics together (Holm)
+                }
+                var verdict = MetricVerdict(check: result.check, metric: metric.key, outcome: .missing,
+                                            reason: "NO_BASELINE", observed: metric.value)
+                guard let baseline else {
+                    verdict.detail = "no baseline file for suite \(run.suite); run `rbench baseline update`"
+                    verdicts.append(verdict)
+                    continue
+                }
+                verdict.referenceKind = "baseline_file"
+                verdict.referenceID = referenceID
+                guard staleReasons.isEmpty else {
+                    verdict.outcome = .stale
+                    verdict.reason = "INPUTS_CHANGED"
+                    verdict.detail = staleReasons.joined(separator: "; ")
+                    verdicts.append(verdict)
+                    continue
+                }
+                guard let entry = baseline.file.entry(check: result.check, metric: metric.key) else {
+                    verdict.detail = "no line for this metric in \(baseline.path)"
+                    verdicts.append(verdict)
+                    continue
+                }
+                verdicts.append(compareDeterministic(metric.value, entry: entry, sameClass: baseline.sameClass,
+                                                     check: result.check, metric: metric.key, referenceID: referenceID,
+                                                     baselineClass: baseline.file.header.determinismClass))
+            }
+        }
+        if let baseline, staleReasons.isEmpty {
+            let erroredChecks = Set(run.results.filter { $0.verdict == .error }.map(\.check))
+            let present = Set(run.results.flatMap { result in result.metrics.map { result.check + "\u{0}" + $0.key } })
+            for entry in baseline.file.entries where !present.contains(entry.check + "\u{0}" + entry.metric)
+                && !erroredChecks.contains(entry.check) {
+                verdicts.append(MetricVerdict(check: entry.check, metric: entry.metric, outcome: .changed,
+                                              reason: "METRIC_DISAPPEARED", detail: "in the baseline but not in this run",
+                                              referenceKind: "baseline_file", referenceID: referenceID, method: "bitwise",
+                                              reference: entry.value))
+            }
+        }
+        verdicts += timingVerdicts(run: run, reference: timingReference, policy: policy)
+        return verdicts
+    }
+
+    /// Compares two runs directly: deterministic metrics bitwise (same class) or exactly, timings A/B.
+    public static func compare(head: RunRecord, base: RunRecord, policy: ComparisonPolicy = .init()) -> [MetricVerdict] {
+        var entries: [BaselineEntry] = []
+        for result in base.results {
+            for metric in result.metrics where !metric.isStochastic {
+                entries.append(BaselineEntry(check: result.check, metric: metric.key, value: metric.value,
+                                             verdict: result.verdict, epoch: 0, reason: "", setBy: base.id))
+            }
+        }
+        let header = BaselineHeader(suite: base.suite, determinismClass: base.environment.determinismClass,
+                                    classFields: base.environment.determinismFields, modelSHA256: base.modelSHA256,
+                                    corpusSHA256: base.corporaSHA256, suiteSHA256: base.suiteSHA256)
+        let file = BaselineFile(header: header, entries: entries)
+        var verdicts = compare(run: head, baseline: (file, "run \(base.id)", head.environment.determinismClass == base.environment.determinismClass),
+                               timingReference: base, policy: policy)
+        for index in verdicts.indices where verdicts[index].referenceKind == "baseline_file" {
+            verdicts[index].referenceKind = "run"
+            verdicts[index].referenceID = base.id
+        }
+        return verdicts
+    }
+
+    static func inputChanges(run: RunRecord, header: BaselineHeader) -> [String] {
+        var reasons: [String] = []
+        if header.modelSHA256 != run.modelSHA256 { reasons.append("model sha256 \(run.modelSHA256.prefix(12)) ≠ baseline \(header.modelSHA256.prefix(12))") }
+        if header.suiteSHA256 != run.suiteSHA256 { reasons.append("suite sha256 \(run.suiteSHA256.prefix(12)) ≠ baseline \(header.suiteSHA256.prefix(12))") }
+        if header.corpusSHA256 != run.corporaSHA256 { reasons.append("corpus hashes differ from the baseline") }
+        return reasons
+    }
+
+    /// The verdict layer: flips and passing controls are regressions whatever the numbers say.
+    static func claimVerdict(_ result: ResultRecord, baseline: BaselineFile?, referenceID: String?) -> MetricVerdict {
+        var verdict = MetricVerdict(check: result.check, metric: claimVerdictMetric, outcome: .pass, reason: "VERDICT_AS_EXPECTED",
+                                    detail: result.verdict.rawValue, method: "verdict")
+        if result.verdict == .error {
+            verdict.outcome = .regress
+            verdict.reason = "CLAIM_ERROR"
+            verdict.detail = result.error ?? "the claim could not be computed"
+            return verdict
+        }
+        if let expected = result.expectedVerdict, result.verdict == .supported, expected != .supported {
+            verdict.outcome = .regress
+            verdict.reason = "CONTROL_PASSED"
+            verdict.detail = "control \(result.subject) came out supported; it must be \(expected.rawValue)"
+            return verdict
+        }
+        if let expected = result.expectedVerdict, result.verdict != expected, result.verdict != .informational {
+            verdict.outcome = .regress
+            verdict.reason = "UNEXPECTED_VERDICT"
+            verdict.detail = "\(result.verdict.rawValue), expected \(expected.rawValue)"
+            return verdict
+        }
+        let recorded = baseline?.entries.first { $0.check == result.check }?.verdict
+        if let recorded {
+            verdict.referenceKind = "baseline_file"
+            verdict.referenceID = referenceID
+            let decisive: Set<RecordedVerdict> = [.supported, .refuted]
+            if decisive.contains(recorded), decisive.contains(result.verdict), recorded != result.verdict {
+                verdict.outcome = .regress
+                verdict.reason = "CLAIM_FLIP"
+                verdict.detail = "\(recorded.rawValue) → \(result.verdict.rawValue)"
+            }
+        }
+        return verdict
+    }
+
+    static func compareDeterministic(_ value: Double, entry: BaselineEntry, sameClass: Bool, check: String, metric: String,
+                                     referenceID: String?, baselineClass: String) -> MetricVerdict {
+        var verdict = MetricVerdict(check: check, metric: metric, outcome: .pass, reason: "BITWISE_EQUAL",
+                                    referenceKind: "baseline_file", referenceID: referenceID, method: "bitwise",
+                                    observed: value, reference: entry.value,
+                                    thresholds: ["abs": entry.tolerance.abs, "rel": entry.tolerance.rel, "ulp": Double(entry.tolerance.ulp)])
+        if sameClass {
+            if value.bitPattern != entry.value.bitPattern {
+                verdict.outcome = .changed
+                verdict.reason = "NONDETERMINISM_OR_NUMERIC_CHANGE"
+                verdict.detail = "\(value) ≠ baseline \(entry.value) (epoch \(entry.epoch)); update the baseline with a reason if intended"
+            }
+            return verdict
+        }
+        verdict.method = "tolerance"
+        let bound = max(entry.tolerance.abs, entry.tolerance.rel * abs(entry.value))
+        let bothNaN = value.isNaN && entry.value.isNaN
+        let withinAbsolute = abs(value - entry.value) <= bound
+        let withinULP = (verdict.ulpDistance ?? .max) <= entry.tolerance.ulp
+        if bothNaN || withinAbsolute || withinULP {
+            verdict.reason = "WITHIN_TOLERANCE"
+            verdict.detail = "compared with determinism class \(baselineClass) (no file for this class)"
+        } else {
+            verdict.outcome = .changed
+            verdict.reason = "OUT_OF_TOLERANCE"
+            verdict.detail = "\(value) vs \(entry.value) from class \(baselineClass): |Δ| > \(bound), ulp > \(entry.tolerance.ulp)"
+        }
+        return verdict
+    }
+
+    /// A/B timing verdicts with Holm's step-down correction across the run's timing metrics.
+    static func timingVerdicts(run: RunRecord, reference: RunRecord?, policy: ComparisonPolicy) -> [MetricVerdict] {
+        var referenceSamples: [String: [Double]] = [:]
+        for result in reference?.results ?? [] {
+            for metric in result.metrics where metric.isStochastic { referenceSamples[result.check + "\u{0}" + metric.key] = metric.samples }
+        }
+        let threshold = log1p(policy.timingMargin)
+        var verdicts: [MetricVerdict] = []
+        var tested: [(index: Int, p: Double)] = []
+        for result in run.results {
+            for metric in result.metrics where metric.isStochastic {
+                var verdict = MetricVerdict(check: result.check, metric: metric.key, regime: .stochastic, outcome: .inconclusive,
+                                            reason: "NO_REFERENCE_SAMPLES", observed: metric.value,
+                                            thresholds: ["margin": policy.timingMargin, "alpha": policy.alpha])
+                let head = metric.samples ?? []
+                guard let base = referenceSamples[result.check + "\u{0}" + metric.key], let reference else {
+                    verdict.detail = "no reference run with samples for this metric"
+                    verdicts.append(verdict)
+                    continue
+                }
+                verdict.referenceKind = "run"
+                verdict.referenceID = reference.id
+                verdict.method = "hl_mwu"
+                guard head.allSatisfy({ $0 > 0 }), base.allSatisfy({ $0 > 0 }), head.count >= 2, base.count >= 2 else {
+                    verdict.reason = "UNUSABLE_SAMPLES"
+                    verdict.detail = "timing samples must be positive and at least 2 per arm"
+                    verdicts.append(verdict)
+                    continue
+                }
+                let comparison = TimingStatistics.compare(base: base, head: head)
+                verdict.effect = comparison.effect
+                verdict.effectCILow = comparison.ciLow
+                verdict.effectCIHigh = comparison.ciHigh
+                verdict.pValue = comparison.pValue
+                verdict.headCount = head.count
+                verdict.baseCount = base.count
+                if comparison.ciHigh < -threshold {
+                    verdict.outcome = .improve
+                    verdict.reason = "FASTER"
+                } else if comparison.ciHigh < threshold {
+                    verdict.outcome = .pass
+                    verdict.reason = "WITHIN_MARGIN"
+                } else if comparison.ciLow > threshold {
+                    verdict.outcome = .regress // provisional until Holm below
+                    verdict.reason = "SLOWER"
+                    tested.append((verdicts.count, comparison.pValue))
+                } else {
+                    verdict.reason = "CI_CROSSES_MARGIN"
+                }
+                verdict.detail = String(format: "time ratio %.4f, CI [%.4f, %.4f], p %.3g", exp(comparison.effect),
+                                        exp(comparison.ciLow), exp(comparison.ciHigh), comparison.pValue)
+                verdicts.append(verdict)
+            }
+        }
+        // Holm: the k-th smallest p (0-based) must beat α / (m − k); once one fails, all larger fail.
+        let m = verdicts.filter { $0.method == "hl_mwu" }.count
+        var stillSignificant = true
+        for (rank, item) in tested.sorted(by: { $0.p < $1.p }).enumerated() {
+            stillSignificant = stillSignificant && item.p < policy.alpha / Double(m - rank)
+            if !stillSignificant {
+                verdicts[item.index].outcome = .inconclusive
+                verdicts[item.index].reason = "NOT_SIGNIFICANT_AFTER_HOLM"
+            }
+        }
+        return verdicts
+    }
+}

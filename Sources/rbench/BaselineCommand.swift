@@ -1,0 +1,125 @@
+import ArgumentParser
+import Foundation
+import Recording
+
+struct BaselineCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "baseline", abstract: "Show, update or initialise the baseline files under Baselines/claims/.",
+        subcommands: [Update.self, Show.self, Init.self])
+
+    struct Update: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Rewrite the baseline from a complete run at HEAD; only moved lines change (their epoch is bumped).")
+
+        @Option(help: "The suite.")
+        var suite: String
+
+        @Option(help: "Why the numbers moved; stored on every changed line.")
+        var reason: String
+
+        @Option(name: .customLong("run"), help: "Use this run instead of the latest complete run at HEAD.")
+        var runReference: String?
+
+        @Flag(help: "Allow a dirty work tree or a run from one.")
+        var allowDirty = false
+
+        @OptionGroup var store: StoreOptions
+
+        func run() throws {
+            try withExitCodes {
+                guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
+                    throw RecordingError.refused("--reason must say why the numbers moved")
+                }
+                let record = try runAtHead(store: store, suite: suite, explicit: runReference, allowDirty: allowDirty)
+                let url = BaselineFile.url(in: store.baselinesURL, suite: suite, determinismClass: record.environment.determinismClass)
+                let existing = FileManager.default.fileExists(atPath: url.path) ? try BaselineFile.load(url) : nil
+                let (file, changed) = BaselineUpdate.apply(run: record, to: existing, reason: reason)
+                try file.write(to: url)
+                print("\(url.path): \(changed.count) line(s) changed from run \(record.id)")
+                for line in changed { print("  \(line)") }
+            }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print the baseline entries of a suite.")
+
+        @Option(help: "The suite.")
+        var suite: String
+
+        @Option(name: .customLong("class"), help: "Only this determinism class.")
+        var determinismClass: String?
+
+        @OptionGroup var store: StoreOptions
+
+        func run() throws {
+            try withExitCodes {
+                let classes = determinismClass.map { [$0] } ?? BaselineFile.classes(in: store.baselinesURL, suite: suite)
+                if classes.isEmpty { printError("no baseline files for suite \(suite) under \(store.baselines)") }
+                for name in classes {
+                    let url = BaselineFile.url(in: store.baselinesURL, suite: suite, determinismClass: name)
+                    let file = try BaselineFile.load(url)
+                    print("\(url.path): class \(name), model \(file.header.modelSHA256.prefix(12)), suite \(file.header.suiteSHA256.prefix(12)), \(file.entries.count) entries")
+                    for entry in file.entries {
+                        print("  \(entry.check)  \(entry.metric)  \(entry.value)  \(entry.verdict.rawValue)  epoch \(entry.epoch)  \(entry.reason)")
+                    }
+                }
+            }
+        }
+    }
+
+    struct Init: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a candidate baseline (<class>.candidate.jsonl) for a new model from a complete run; rename it to <class>.jsonl and commit to activate.")
+
+        @Option(help: "The suite.")
+        var suite: String
+
+        @Option(name: .customLong("run"), help: "Use this run instead of the latest complete run at HEAD.")
+        var runReference: String?
+
+        @Flag(help: "Allow a dirty work tree or a run from one.")
+        var allowDirty = false
+
+        @OptionGroup var store: StoreOptions
+
+        func run() throws {
+            try withExitCodes {
+                let record = try runAtHead(store: store, suite: suite, explicit: runReference, allowDirty: allowDirty)
+                let active = BaselineFile.url(in: store.baselinesURL, suite: suite, determinismClass: record.environment.determinismClass)
+                guard !FileManager.default.fileExists(atPath: active.path) else {
+                    throw RecordingError.refused("\(active.path) exists; use `rbench baseline update`")
+                }
+                let (file, _) = BaselineUpdate.apply(run: record, to: nil, reason: "initial baseline for model \(record.modelSHA256.prefix(12))")
+                let candidate = BaselineFile.url(in: store.baselinesURL, suite: suite, determinismClass: record.environment.determinismClass, candidate: true)
+                try file.write(to: candidate)
+                print("wrote \(candidate.path) (\(file.entries.count) entries); review it, rename to \(active.lastPathComponent) and commit. Until then runs report `missing`.")
+            }
+        }
+    }
+}
+
+/// The run a baseline is taken from: explicit, or the latest complete run of the suite at HEAD.
+private func runAtHead(store: StoreOptions, suite: String, explicit: String?, allowDirty: Bool) throws -> RunRecord {
+    let head = try RevisionInfo.read(at: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
+    if head.isDirty && !allowDirty {
+        throw RecordingError.refused("the work tree is dirty; commit first or pass --allow-dirty")
+    }
+    let results = try store.openStore()
+    let id: String
+    if let explicit {
+        id = try results.resolveRun(explicit, suite: suite)
+    } else {
+        guard let commit = head.commitSHA else { throw RecordingError.refused("no commit at HEAD; pass --run RUN") }
+        id = try results.resolveRun(commit, suite: suite)
+    }
+    let record = try results.loadRun(id: id)
+    guard record.status == .complete else { throw RecordingError.refused("run \(id) is \(record.status.rawValue), not complete") }
+    if record.revision.isDirty && !allowDirty {
+        throw RecordingError.refused("run \(id) was made from a dirty tree; pass --allow-dirty to use it")
+    }
+    if explicit == nil, !allowDirty, record.revision.commitSHA != head.commitSHA {
+        throw RecordingError.refused("run \(id) is not at HEAD")
+    }
+    return record
+}

@@ -1,0 +1,78 @@
+import ArgumentParser
+import Foundation
+import Harness
+import Recording
+
+/// Where results and baselines live.
+struct StoreOptions: ParsableArguments {
+    @Option(help: "The results database (run files go to runs/ next to it).")
+    var db: String = "results/rbench.sqlite"
+
+    @Option(help: "The baselines folder.")
+    var baselines: String = "Baselines"
+
+    var runsDirectory: URL { URL(fileURLWithPath: db).deletingLastPathComponent().appendingPathComponent("runs") }
+    var baselinesURL: URL { URL(fileURLWithPath: baselines) }
+
+    func openStore() throws -> ResultStore {
+        do { return try ResultStore(path: db) } catch { throw fail(error) }
+    }
+}
+
+/// Machine-readable outputs every verdict-producing command can write.
+struct OutputOptions: ParsableArguments {
+    @Flag(help: "Print the versioned verdict JSON document instead of the table.")
+    var json = false
+
+    @Option(help: "Also write JUnit XML (one testcase per check × metric) to this file.")
+    var junit: String?
+
+    @Option(help: "Also write a Markdown PR summary to this file.")
+    var markdown: String?
+
+    func emit(run: RunRecord, verdicts: [MetricVerdict], exitCode: Int32) throws {
+        if json {
+            FileHandle.standardOutput.write(VerdictReport.json(run: run, verdicts: verdicts, exitCode: exitCode))
+            print()
+        } else {
+            print(VerdictReport.table(verdicts), terminator: "")
+        }
+        do {
+            if let junit { try VerdictReport.junit(run: run, verdicts: verdicts).write(toFile: junit, atomically: true, encoding: .utf8) }
+            if let markdown { try VerdictReport.markdown(run: run, verdicts: verdicts, exitCode: exitCode).write(toFile: markdown, atomically: true, encoding: .utf8) }
+        } catch {
+            printError("cannot write report: \(error)")
+            throw ExitCode(ExitCodes.internalError)
+        }
+    }
+}
+
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+}
+
+/// Reports an error on stderr and returns the exit code it maps to, ready to throw.
+func fail(_ error: any Error) -> ExitCode {
+    switch error {
+    case let exit as ExitCode: return exit
+    case let recording as RecordingError:
+        printError(recording.description)
+        if case .notFound = recording { return ExitCode(ExitCodes.usage) }
+        if case .refused = recording { return ExitCode(ExitCodes.usage) }
+        return ExitCode(recording.isBadInput ? ExitCodes.badInput : ExitCodes.internalError)
+    case let harness as HarnessError:
+        printError(harness.description)
+        return ExitCode(harness.exitCode)
+    case let suite as SuiteError:
+        printError(suite.description)
+        return ExitCode(ExitCodes.badInput)
+    default:
+        printError("\(error)")
+        return ExitCode(ExitCodes.internalError)
+    }
+}
+
+/// Runs `body`, turning any error into its documented exit code.
+func withExitCodes(_ body: () throws -> Void) throws {
+    do { try body() } catch { throw fail(error) }
+}

@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import Harness
+import Recording
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run", abstract: "Run a suite, record it, and compare it with the baselines.",
+        discussion: ExitCodes.help)
+
+    @Option(help: "Suite name (Suites/<name>.yaml) or path to a suite file.")
+    var suite: String
+
+    @Option(help: "Use this model file instead of the suite's (its hash is recorded).")
+    var model: String?
+
+    @Option(help: "Where the suite's model file is looked up.")
+    var modelsDir: String = ".models"
+
+    @Option(help: "Folders relative corpus paths are looked up in (repeatable).")
+    var corpora: [String] = ["../shared/corpora", "corpora"]
+
+    @Flag(help: "Count missing baselines (4) and inconclusive timings (8) as findings.")
+    var strict = false
+
+    @OptionGroup var store: StoreOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        var code: Int32 = 0
+        try withExitCodes {
+            let suiteURL = suitePath(suite)
+            let parsed = try Suite.load(suiteURL, corporaRoots: corpora.map { URL(fileURLWithPath: $0) },
+                                        modelsDirectory: URL(fileURLWithPath: modelsDir),
+                                        modelOverride: model.map { URL(fileURLWithPath: $0) })
+            try SuiteRunner.validate(parsed, against: HarnessDefaults.registry)
+            guard let resources = HarnessDefaults.resources else {
+                throw HarnessError.badInput("this build has no resource provider for claims yet (HarnessDefaults.resources is unset); claims: \(HarnessDefaults.registry.ids.joined(separator: ", "))")
+            }
+            let info = HarnessDefaults.engineInfo()
+            let provenance = RunProvenance(
+                revision: try RevisionInfo.read(at: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)),
+                environment: .current(threads: info.threads, blasConfig: info.blasConfig, blasCoreType: info.blasCoreType, batchSize: info.batchSize),
+                argv: CommandLine.arguments)
+            let runner = SuiteRunner(suite: parsed, registry: HarnessDefaults.registry, resources: resources, provenance: provenance,
+                                     store: try store.openStore(), runsDirectory: store.runsDirectory,
+                                     baselinesDirectory: store.baselinesURL, strict: strict)
+            let report = try runner.run()
+            try output.emit(run: report.run, verdicts: report.verdicts, exitCode: report.exitCode)
+            code = report.exitCode
+        }
+        if code != 0 { throw ExitCode(code) }
+    }
+}
+
+/// `smoke` → `Suites/smoke.yaml`; anything that looks like a path is taken as is.
+func suitePath(_ name: String) -> URL {
+    if name.contains("/") || name.hasSuffix(".yaml") || name.hasSuffix(".yml") { return URL(fileURLWithPath: name) }
+    return URL(fileURLWithPath: "Suites/\(name).yaml")
+}

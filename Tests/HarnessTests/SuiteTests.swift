@@ -1,0 +1,88 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import Harness
+
+/// A suite folder with a fake model and one corpus, so suite files can point at real files.
+struct SuiteFixture {
+    let temp: TemporaryDirectory
+    let modelSHA: String
+    let corpusSHA: String
+
+    init() throws {
+        temp = try TemporaryDirectory(prefix: "rbench-suite")
+        try temp.write("models/tiny.gguf", "not really a model")
+        try temp.write("corpora/wiki/test.txt", "some text\n")
+        modelSHA = SHA256Text.of("not really a model")
+        corpusSHA = SHA256Text.of("some text\n")
+    }
+
+    func yaml(claims: String = "  - {id: T-1, corpus: wiki, sampling: {count: 4, tokens: 8}, params: {threshold: 0.5, layers: [1, 2]}, controls: [{name: shuffle, expect: refuted}]}\n") -> String {
+        """
+        suite: tiny
+        model: {file: tiny.gguf, package: llm-tiny, sha256: \(modelSHA)}
+        corpora:
+          wiki: {path: wiki/test.txt, sha256: \(corpusSHA)}
+        seed: 1234
+        random_init: {seed: 1, std: 0.02, rng: pcg64-boxmuller}
+        claims:
+        \(claims)
+        """
+    }
+
+    func load(_ text: String) throws(SuiteError) -> Suite {
+        let url = try! temp.write("Suites/tiny.yaml", text)
+        return try Suite.load(url, corporaRoots: [temp.path("corpora")], modelsDirectory: temp.path("models"))
+    }
+
+    func error(_ text: String) -> String {
+        do { _ = try load(text); return "no error" } catch { return error.description }
+    }
+}
+
+enum SHA256Text {
+    static func of(_ text: String) -> String { Recording.SHA256.hex(text) }
+}
+
+import Recording
+
+@Suite struct SuiteTests {
+    @Test func parsesTheDocumentedShape() throws {
+        let fixture = try SuiteFixture()
+        defer { fixture.temp.remove() }
+        let suite = try fixture.load(fixture.yaml())
+        #expect(suite.name == "tiny" && suite.seed == 1234 && suite.model.package == "llm-tiny")
+        #expect(suite.corpora["wiki"]?.path == fixture.temp.path("corpora/wiki/test.txt"))
+        #expect(suite.randomInit?.std == 0.02)
+        let claim = try #require(suite.claims.first)
+        #expect(claim.id == "T-1" && claim.line == 8 && claim.seed == 1234)
+        #expect(claim.parameters.double("threshold", default: 0) == 0.5)
+        #expect(claim.parameters.ints("layers", default: []) == [1, 2])
+        #expect(claim.parameters.string("corpus", default: "") == "wiki")
+        #expect(claim.parameters.int("sequences", default: 0) == 4 && claim.parameters.int("tokens", default: 0) == 8)
+        #expect(claim.controls.first?.name == "shuffle" && claim.controls.first?.expect == .refuted)
+
+        // Formatting and comments do not change the canonical hash; a parameter does.
+        let reformatted = try fixture.load("# comment\n" + fixture.yaml().replacingOccurrences(of: "seed: 1234", with: "seed:   1234  # master"))
+        #expect(reformatted.sha256 == suite.sha256)
+        let changed = try fixture.load(fixture.yaml().replacingOccurrences(of: "threshold: 0.5", with: "threshold: 0.6"))
+        #expect(changed.sha256 != suite.sha256)
+    }
+
+    @Test func errorsNameFileLineAndKey() throws {
+        let fixture = try SuiteFixture()
+        defer { fixture.temp.remove() }
+        let path = fixture.temp.path("Suites/tiny.yaml").path
+        let good = fixture.yaml()
+        #expect(fixture.error(good + "colour: blue\n") == "\(path):9: key 'colour': unknown key (allowed here: claims, corpora, model, random_init, seed, suite)")
+        #expect(fixture.error(good.replacingOccurrences(of: "seed: 1234", with: "seed: many")) == "\(path):5: key 'seed': expected a non-negative integer, found 'many'")
+        #expect(fixture.error(good.replacingOccurrences(of: "count: 4", with: "count: four")).hasPrefix("\(path):8: key 'claims[0].sampling.count': expected a positive integer"))
+        #expect(fixture.error(good.replacingOccurrences(of: "wiki/test.txt", with: "wiki/absent.txt")).hasPrefix("\(path):4: key 'corpora.wiki.path': corpus wiki/absent.txt"))
+        #expect(fixture.error(good.replacingOccurrences(of: "wiki/test.txt", with: "wiki/absent.txt")).contains("put it under"))
+        #expect(fixture.error(good.replacingOccurrences(of: "tiny.gguf", with: "absent.gguf")).hasPrefix("\(path):2: key 'model.file':"))
+        #expect(fixture.error(good.replacingOccurrences(of: "corpus: wiki", with: "corpus: books")).hasPrefix("\(path):8: key 'claims[0].corpus': no corpus named 'books'"))
+        #expect(fixture.error(good.replacingOccurrences(of: "suite: tiny\n", with: "")).contains("key 'suite': missing required key"))
+        #expect(fixture.error(good + "claims: [\n").hasPrefix("\(path):"))
+        #expect(fixture.error(good.replacingOccurrences(of: "expect: refuted", with: "expect: maybe")).hasPrefix("\(path):8: key 'claims[0].controls[0].expect'"))
+    }
+}

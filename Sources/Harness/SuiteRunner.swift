@@ -196,7 +196,13 @@ public struct SuiteRunner: Sendable {
                 resources = try self.resources(suite, subject)
                 cache[subject] = resources
             }
-            outcome = try claim.run(ClaimContext(parameters: claimRun.parameters, seed: claimRun.seed, subject: subject, resources: resources))
+            let sampling = claimRun.corpus.flatMap { corpus in
+                claimRun.sequenceCount.flatMap { count in
+                    claimRun.tokensPerSequence.map { Sampling(corpus: corpus, count: count, tokens: $0) }
+                }
+            }
+            outcome = try claim.run(ClaimContext(parameters: claimRun.parameters, seed: claimRun.seed, subject: subject,
+                                                 resources: resources, sampling: sampling))
         } catch {
             outcome = ClaimOutcome(verdict: .error, metrics: [])
             failure = "\(error)"
@@ -212,14 +218,13 @@ public struct SuiteRunner: Sendable {
     }
 }
 
-/// Hooks `rbench run` reads: the engine fills them with the real claims and resources.
+/// Hooks `rbench run` reads: the shipped claims, the engine-backed resources, and the
+/// engine facts recorded in the environment. Tests may replace them.
 public enum HarnessDefaults {
     /// The claims this build knows.
-    nonisolated(unsafe) public static var registry = ClaimRegistry()
-    /// Builds resources for a subject; nil until the engine provides one.
-    nonisolated(unsafe) public static var resources: ResourceFactory?
+    nonisolated(unsafe) public static var registry = ClaimCatalog.registry
+    /// Builds resources for a subject.
+    nonisolated(unsafe) public static var resources: ResourceFactory? = EngineResources.factory
     /// Engine facts for the environment record: BLAS build string, dispatched core type, threads, batch size.
-    nonisolated(unsafe) public static var engineInfo: @Sendable () -> (blasConfig: String, blasCoreType: String, threads: Int, batchSize: Int) = {
-        ("unknown", "unknown", 1, 1)
-    }
+    nonisolated(unsafe) public static var engineInfo: @Sendable () -> (blasConfig: String, blasCoreType: String, threads: Int, batchSize: Int) = EngineResources.engineInfo
 }

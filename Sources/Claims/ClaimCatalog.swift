@@ -2,6 +2,8 @@
 public enum ClaimCatalog {
     public static let all: [any Claim] = [
         TD1UnitCorrelation(),
+        TD2Densification(),
+        TD3Acceleration(),
     ]
 
     public static var registry: ClaimRegistry { ClaimRegistry(all) }

@@ -11,13 +11,29 @@ public enum VerdictReport {
     }
 
     /// A plain-text table, worst first, with reason codes.
-    public static func table(_ verdicts: [MetricVerdict]) -> String {
-        let rows: [[String]] = sorted(verdicts).map { verdict -> [String] in
+    /// The human table: every claim-level verdict and every metric that needs attention;
+    /// metrics that passed, and metrics without a baseline, are counted per check unless `full`.
+    public static func table(_ verdicts: [MetricVerdict], full: Bool = false) -> String {
+        var shown = verdicts
+        var collapsed: [[String]] = []
+        if !full {
+            let quiet: Set<VerdictOutcome> = [.pass, .missing]
+            shown = verdicts.filter { $0.metric == "(verdict)" || !quiet.contains($0.outcome) }
+            let hidden = verdicts.filter { $0.metric != "(verdict)" && quiet.contains($0.outcome) }
+            for (key, group) in Dictionary(grouping: hidden, by: { "\($0.outcome.rawValue)|\($0.check)" }).sorted(by: { $0.key < $1.key }) {
+                let first = group[0]
+                collapsed.append([first.outcome.rawValue, first.check, "(\(group.count) metrics)", "", "", "", first.reason,
+                                  first.outcome == .missing ? first.detail : "equal to the baseline"])
+                _ = key
+            }
+        }
+        let rows: [[String]] = sorted(shown).map { verdict -> [String] in
             let observed: String = verdict.observed.map { "\($0)" } ?? ""
             let reference: String = verdict.reference.map { "\($0)" } ?? ""
             let ulp: String = verdict.ulpDistance.map { "\($0)" } ?? ""
             return [verdict.outcome.rawValue, verdict.check, verdict.metric, observed, reference, ulp, verdict.reason, verdict.detail]
         }
+            + collapsed
         let header = ["outcome", "check", "metric", "observed", "reference", "ulp", "reason", "detail"]
         let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
         func line(_ cells: [String]) -> String {

@@ -24,6 +24,9 @@ struct OutputOptions: ParsableArguments {
     @Flag(help: "Print the versioned verdict JSON document instead of the table.")
     var json = false
 
+    @Flag(help: "List every metric in the table, not only those that need attention.")
+    var full = false
+
     @Option(help: "Also write JUnit XML (one testcase per check × metric) to this file.")
     var junit: String?
 
@@ -35,7 +38,7 @@ struct OutputOptions: ParsableArguments {
             FileHandle.standardOutput.write(VerdictReport.json(run: run, verdicts: verdicts, exitCode: exitCode))
             print()
         } else {
-            print(VerdictReport.table(verdicts), terminator: "")
+            print(VerdictReport.table(verdicts, full: full), terminator: "")
         }
         do {
             if let junit { try VerdictReport.junit(run: run, verdicts: verdicts).write(toFile: junit, atomically: true, encoding: .utf8) }

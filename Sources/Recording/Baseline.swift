@@ -6,6 +6,12 @@ public struct BaselineTolerance: Sendable, Equatable, Codable {
     public var rel: Double
     public var ulp: UInt64
 
+    /// The tolerance new baseline lines get. Within one determinism class values must match
+    /// bit for bit whatever the tolerance says; across classes (another BLAS kernel, thread
+    /// count or CPU) float32 rounding moves states by ~1e-6 relative, and claim metrics
+    /// (correlations, ratios, angles) by less than 1e-4 relative (claims spec §0.6).
+    public static let crossClassDefault = BaselineTolerance(abs: 1e-6, rel: 1e-4)
+
     public init(abs: Double = 0, rel: Double = 0, ulp: UInt64 = 0) {
         self.abs = abs
         self.rel = rel
@@ -270,7 +276,7 @@ public enum BaselineUpdate {
                 }
                 changed.append("\(result.check) \(metric.key)")
                 entries.append(BaselineEntry(check: result.check, metric: metric.key, value: metric.value,
-                                             tolerance: old?.tolerance ?? .init(), verdict: result.verdict,
+                                             tolerance: old?.tolerance ?? .crossClassDefault, verdict: result.verdict,
                                              epoch: (old?.epoch ?? 0) + 1, reason: reason, setBy: setBy))
             }
         }

@@ -55,12 +55,17 @@ $(GEMMA3_FILE):
 build: deps
 	$(SWIFT) build -c $(CONFIG)
 
-test: deps $(SMOLLM2_FILE)
+# Unit, reference and claim tests, then the smoke suite against its committed baseline
+# (exit code ≠ 0 on a claim flip, a control that passed, or a changed metric).
+test: deps $(SMOLLM2_FILE) $(GEMMA3_FILE)
 	$(SWIFT) build --build-tests $(SWIFT_TEST_FLAGS)
 	$(SWIFT) test --skip-build $(SWIFT_TEST_FLAGS)
+	rm -rf results/ci && $(RBENCH) run --suite smoke --db results/ci/rbench.sqlite --markdown results/ci/summary.md
 
 run: build $(SMOLLM2_FILE)
-	$(RBENCH) run --suite $(SUITE)
+	@mkdir -p results
+	$(RBENCH) run --suite $(SUITE) --markdown results/summary.md; status=$$?; \
+	echo "results: results/rbench.sqlite, run files in results/runs/, summary in results/summary.md"; exit $$status
 
 bench: build $(SMOLLM2_FILE)
 	$(RBENCH) bench --model $(SMOLLM2_FILE)

@@ -1,7 +1,9 @@
 import Claims
 import Engine
 import Foundation
+import GGUF
 import Synchronization
+import Tokenization
 
 /// The engine-backed resources `rbench run` hands to claims.
 ///
@@ -26,5 +28,27 @@ public enum EngineResources {
     /// OpenBLAS build and core, threads, and the engine's batch bound: what can change numbers.
     public static let engineInfo: @Sendable () -> (blasConfig: String, blasCoreType: String, threads: Int, batchSize: Int) = {
         (BLAS.configuration, BLAS.coreName, BLAS.threadCount, 2048)
+    }
+}
+
+extension EngineResources {
+    /// Checks, before any work starts, that the engine can run this model: a supported
+    /// architecture, every tensor of a type it can dequantize, and a tokenizer it knows.
+    /// Throws ``HarnessError/badInput(_:)`` naming the file and what is missing.
+    public static func preflight(_ url: URL) throws(HarnessError) {
+        do {
+            let file = try GGUFFile(contentsOf: url)
+            _ = try ModelConfiguration(gguf: file)
+            let unsupported = Set(file.tensors.map(\.type).filter { !$0.isDequantizable })
+            guard unsupported.isEmpty else {
+                throw HarnessError.badInput("\(url.path): tensor types \(unsupported.map(\.name).sorted().joined(separator: ", ")) "
+                    + "are not supported by the engine (supported: \(GGMLType.dequantizableTypes.map(\.name).joined(separator: ", ")))")
+            }
+            _ = try Tokenizers.load(from: file)
+        } catch let error as HarnessError {
+            throw error
+        } catch {
+            throw HarnessError.badInput("\(error)")
+        }
     }
 }

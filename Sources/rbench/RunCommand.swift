@@ -34,6 +34,7 @@ struct RunCommand: ParsableCommand {
                                         modelsDirectory: URL(fileURLWithPath: modelsDir),
                                         modelOverride: model.map { URL(fileURLWithPath: $0) })
             try SuiteRunner.validate(parsed, against: HarnessDefaults.registry)
+            try EngineResources.preflight(parsed.model.path)
             guard let resources = HarnessDefaults.resources else {
                 throw HarnessError.badInput("this build has no resource provider for claims yet (HarnessDefaults.resources is unset); claims: \(HarnessDefaults.registry.ids.joined(separator: ", "))")
             }
@@ -47,6 +48,17 @@ struct RunCommand: ParsableCommand {
                                      baselinesDirectory: store.baselinesURL, strict: strict)
             let report = try runner.run()
             try output.emit(run: report.run, verdicts: report.verdicts, exitCode: report.exitCode)
+            if !output.json {
+                let runs = try VerdictMatrix.latestRunsPerModel(store: try store.openStore(), suite: parsed.name)
+                if runs.count > 1 || model != nil {
+                    print("\nClaim × model (latest complete run of suite \(parsed.name) per model):")
+                    print(VerdictMatrix.table(runs), terminator: "")
+                }
+                if report.verdicts.contains(where: { $0.reason == "NO_BASELINE" }) {
+                    print("\nNo baseline yet for this suite, model and machine class: review the verdicts, then "
+                          + "`rbench baseline init --suite \(parsed.name)` writes a candidate file to commit.")
+                }
+            }
             code = report.exitCode
         }
         if code != 0 { throw ExitCode(code) }

@@ -1,0 +1,42 @@
+import Foundation
+import Recording
+
+/// The claim × model table: for one suite, the latest complete run of each model (by hash),
+/// side by side — the "validate the claims on a new model" view.
+public enum VerdictMatrix {
+    /// Latest complete run per model hash of `suite`, oldest model first.
+    public static func latestRunsPerModel(store: ResultStore, suite: String, limit: Int = 500) throws -> [RunRecord] {
+        var seen: [String: RunRecord] = [:]
+        var order: [String] = []
+        for summary in try store.runs(limit: limit) where summary.suite == suite && summary.status == .complete {
+            let run = try store.loadRun(id: summary.id)
+            if seen[run.modelSHA256] == nil {
+                seen[run.modelSHA256] = run
+                order.append(run.modelSHA256)
+            }
+        }
+        return order.reversed().compactMap { seen[$0] }
+    }
+
+    /// A text table: one row per check (claim/subject), one column per model.
+    public static func table(_ runs: [RunRecord]) -> String {
+        guard !runs.isEmpty else { return "no complete runs\n" }
+        let names = runs.map { run -> String in
+            let file = run.artifacts.first { $0.role == "model" }.map { URL(fileURLWithPath: $0.path).lastPathComponent } ?? "model"
+            return "\(file) (\(run.modelSHA256.prefix(8)))"
+        }
+        var checks: [String] = []
+        for run in runs { for result in run.results where !checks.contains(result.check) { checks.append(result.check) } }
+        func cell(_ run: RunRecord, _ check: String) -> String {
+            guard let result = run.results.first(where: { $0.check == check }) else { return "—" }
+            var text = result.verdict.rawValue
+            if let expected = result.expectedVerdict, expected != result.verdict { text += " (expected \(expected.rawValue))" }
+            return text
+        }
+        let rows = [["check"] + names] + checks.map { check in [check] + runs.map { cell($0, check) } }
+        let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max() ?? 0 }
+        return rows.map { row in
+            row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
+        }.joined(separator: "\n") + "\n"
+    }
+}

@@ -2,6 +2,8 @@
 public enum ClaimCatalog {
     public static let all: [any Claim] = [
         TD1UnitCorrelation(),
+        TD7PerturbationRecovery(),
+        LoT2Truncation(),
     ]
 
     public static var registry: ClaimRegistry { ClaimRegistry(all) }

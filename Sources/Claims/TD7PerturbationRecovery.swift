@@ -8,9 +8,10 @@ import Engine
 /// last-position inputs to each injection block, from N WikiText paragraphs (rule
 /// `.paragraphs`), gives per layer the mean μ, the first two PCs u₁, u₂ and their score SDs.
 /// The seed prompt "I'm sorry, Dave. I'm afraid I can't do that." (tokenized with special
-/// tokens, so a BOS model gets its BOS) is prefilled once; at each injection residual index l
-/// only its last position x is edited and resumed from l against the cached prefix. Grid: c₁,
-/// c₂ ∈ {−2, −1, 0, 1, 2} without (0, 0), 24 points. Perturbations:
+/// tokens, so a BOS model gets its BOS; SmolLM2 gives 15 tokens, as the split rule separates
+/// "'m" and "'t" — the spec's 13 is a miscount) is prefilled once; at each injection
+/// residual index l only its last position x is edited and resumed from l against the cached
+/// prefix. Grid: c₁, c₂ ∈ {−2, −1, 0, 1, 2} without (0, 0), 24 points. Perturbations:
 /// - shift: x′ = x + δ, δ = c₁·sd₁·u₁ + c₂·sd₂·u₂;
 /// - teleport: x′ = μ + c₁·sd₁·u₁ + c₂·sd₂·u₂ (the grid point mapped back from PC space,
 ///   discarding all off-plane content of x), δ = x′ − x;

@@ -4,6 +4,8 @@ public enum ClaimCatalog {
         TD1UnitCorrelation(),
         TD2Densification(),
         TD3Acceleration(),
+        TD7PerturbationRecovery(),
+        LoT2Truncation(),
     ]
 
     public static var registry: ClaimRegistry { ClaimRegistry(all) }

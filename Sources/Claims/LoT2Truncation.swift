@@ -1,0 +1,212 @@
+import Analysis
+import Engine
+
+/// LoT-2 — truncating the pilot to K singular directions barely changes the output
+/// (Sarfati et al., *Lines of Thought in LLMs*, §3.2, Fig. 2c).
+///
+/// Method (claims spec §2 LoT-2): trajectories are the last token's block outputs h_t,
+/// t = 1…L (pre final norm), of N Walden pseudo-sentences (rule `.chunks`). The bases U(t)
+/// are the right singular vectors of the **uncentered** per-layer state matrix [N × D],
+/// fitted on the full ensemble; U_K(t) keeps the first K (K is clipped to the rank, min(N, D),
+/// so with N < D every K ≥ N keeps the whole sample span). p is the next-token distribution
+/// of the untouched trajectory, p_K the truncated one; the metric is KL(p_K ‖ p) in nats
+/// (zeros → machine epsilon, `Statistics.klDivergence`).
+/// - Variant B (cheap): truncate only h_L to U_K(L)U_K(L)ᵀh_L, then final norm + unembedding.
+/// - Variant A (paper text): on the first `variantASamples` trajectories, project h_1, then
+///   after every later block t replace the last-position h_t by U_K(t)U_K(t)ᵀh_t. The prefix is
+///   prefilled once and only the edited last position is resumed (one row per trajectory per K).
+/// - Held-out (informational): variant B with bases fitted on the first half of the ensemble
+///   and evaluated on the second half.
+/// The baseline is KL(p_i ‖ p_{i+1}) between consecutive (unrelated) pseudo-sentences; its
+/// median is the scale: ratio = mean KL / median baseline, drop = 1 − ratio, K₁₀ = smallest
+/// grid K with ratio ≤ 0.10 (D when no grid value reaches it).
+///
+/// Pass: variant A ratio at K = 256 ≤ 0.10 and A's ratios strictly decrease in K; variant B
+/// K₁₀ ≤ 0.25·D; and the sanity check "baseline median ≥ 2 nats". The random-init control must
+/// come out refuted: its *relative* curve looks like the trained one (pilot ratio 0.028 at
+/// K = 256), but its outputs barely depend on the input (pilot baseline 0.22 nats), so the
+/// baseline criterion fails — there is no output to preserve.
+///
+/// Parameters: `ks` (variant B grid, default 16/32/64/128/256/384), `variantAKs` (default
+/// 16/64/256; the gate K is always added), `variantAGateK` (256), `variantASamples` (200).
+public struct LoT2Truncation: Claim {
+    public let id = "LoT-2"
+    public let title = "Truncating the pilot to K singular directions barely changes the output"
+    public let source = "Sarfati et al. 2024/25, Lines of Thought in LLMs (arXiv 2410.01545), §3.2, Fig. 2c"
+    public let controls = [RandomInitialization.controlName]
+
+    public init() {}
+
+    /// Rows of logits computed per unembedding call (49,152 floats per row).
+    static let logitRowsPerChunk = 128
+    /// Prompts prefilled together for variant A (bounds the key/value cache).
+    static let prefillGroup = 100
+
+    public func run(_ context: ClaimContext) throws -> ClaimOutcome {
+        try context.requireKnownSubject(self)
+        let sampling = try context.requireSampling(id)
+        let states = try context.lastPositionStates(.chunks)
+        let model = try context.model()
+        let width = states.residual[0].columns
+        let blocks = states.blockCount
+        let count = states.sampleCount
+        guard count >= 4 else { throw ClaimError.insufficientData("LoT-2 needs at least 4 pseudo-sentences, got \(count)") }
+
+        let ks = Array(Set(context.parameters.ints("ks", default: [16, 32, 64, 128, 256, 384]))).sorted()
+        let gateK = context.parameters.int("variantAGateK", default: 256)
+        let aKs = Array(Set(context.parameters.ints("variantAKs", default: [16, 64, 256]) + [gateK])).sorted()
+        let aSamples = min(count, max(1, context.parameters.int("variantASamples", default: 200)))
+
+        let half = count / 2
+        let memoBase = "LoT-2/bases/\(context.modelTag)/\(sampling.corpus)/\(count)/\(sampling.tokens)"
+        let bases = try context.resources.memoized(memoBase + "/all") {
+            try Self.fitBases(states, layers: Array(1...blocks), samples: 0..<count)
+        }
+        let heldOutBasis = try context.resources.memoized(memoBase + "/first-half") {
+            try Self.fitBases(states, layers: [blocks], samples: 0..<half)
+        }[blocks]!
+
+        // Variant B, the held-out variant and the consecutive baseline share one pass over
+        // the reference logits.
+        let finalBasis = bases[blocks]!
+        var klB = [[Double]](repeating: [], count: ks.count)
+        var klHeldOut = [[Double]](repeating: [], count: ks.count)
+        var baseline: [Double] = []
+        var previous: [Float]?
+        let vocabulary = model.configuration.vocabularySize
+        for start in stride(from: 0, to: count, by: Self.logitRowsPerChunk) {
+            let rows = Array(start ..< min(count, start + Self.logitRowsPerChunk))
+            let finalStates = states.residual[blocks].rows(at: rows)
+            let reference = model.logits(fromResiduals: Self.floats(finalStates), rows: rows.count)
+            func referenceRow(_ r: Int) -> [Float] { Array(reference[r * vocabulary ..< (r + 1) * vocabulary]) }
+            for r in rows.indices {
+                let current = referenceRow(r)
+                if let previous { baseline.append(Statistics.klDivergence(logitsP: previous, logitsQ: current)) }
+                previous = current
+            }
+            let heldOutRows = rows.indices.filter { rows[$0] >= half }
+            for (slot, k) in ks.enumerated() {
+                let truncated = Self.project(finalStates, onto: Self.leading(k, of: finalBasis))
+                klB[slot] += Self.divergences(model, truncated, reference: reference, referenceRows: Array(rows.indices))
+                if !heldOutRows.isEmpty {
+                    let truncated = Self.project(finalStates.rows(at: heldOutRows), onto: Self.leading(k, of: heldOutBasis))
+                    klHeldOut[slot] += Self.divergences(model, truncated, reference: reference, referenceRows: heldOutRows)
+                }
+            }
+        }
+        let baselineMedian = Statistics.median(baseline)
+        let baselineMean = Statistics.mean(baseline)
+
+        // Variant A: the projection after every block, resumed from the prefix cache.
+        var klA = [[Double]](repeating: [], count: aKs.count)
+        let truncatedBases = aKs.map { k in (1...blocks).map { Self.leading(k, of: bases[$0]!) } }
+        for groupStart in stride(from: 0, to: aSamples, by: Self.prefillGroup) {
+            let prompts = Array(states.sequences[groupStart ..< min(aSamples, groupStart + Self.prefillGroup)])
+            let (capture, cache) = try model.prefill(prompts, plan: CapturePlan(hooks: [.residual(1), .residual(blocks)]))
+            let first = Self.matrix(capture, hook: .residual(1), prompts: prompts.count, width: width)
+            let last = Self.matrix(capture, hook: .residual(blocks), prompts: prompts.count, width: width)
+            let reference = model.logits(fromResiduals: Self.floats(last), rows: prompts.count)
+            for (slot, perLayer) in truncatedBases.enumerated() {
+                let projected = Self.project(first, onto: perLayer[0])
+                let rows = prompts.indices.map { ResumeRow(prompt: $0, residual: projected.row($0).map(Float.init)) }
+                let output = try model.resume(cache, rows: rows, fromResidual: 1, capture: [blocks]) { block, buffer in
+                    // Block `block` (0-based) produced residual index block + 1 = layer t.
+                    Self.projectInPlace(buffer, rows: prompts.count, width: width, onto: perLayer[block])
+                }
+                let truncated = Matrix(rows: prompts.count, columns: width, float32: output)
+                klA[slot] += Self.divergences(model, truncated, reference: reference, referenceRows: Array(prompts.indices))
+            }
+        }
+
+        var metrics = [
+            Metric("baseline_median_kl", unit: "nats", value: baselineMedian),
+            Metric("baseline_mean_kl", unit: "nats", value: baselineMean),
+        ]
+        func curve(_ prefix: String, _ grid: [Int], _ divergences: [[Double]]) -> [Double] {
+            var ratios: [Double] = []
+            for (slot, k) in grid.enumerated() {
+                let mean = Statistics.mean(divergences[slot])
+                let ratio = mean / baselineMedian
+                ratios.append(ratio)
+                metrics += [
+                    Metric("\(prefix)_mean_kl", layer: k, unit: "nats", value: mean),
+                    Metric("\(prefix)_median_kl", layer: k, unit: "nats", value: Statistics.median(divergences[slot])),
+                    Metric("\(prefix)_ratio", layer: k, unit: "ratio", value: ratio),
+                    Metric("\(prefix)_drop", layer: k, unit: "fraction", value: 1 - ratio),
+                ]
+            }
+            return ratios
+        }
+        let ratiosB = curve("B", ks, klB)
+        let ratiosA = curve("A", aKs, klA)
+        let ratiosHeldOut = curve("heldout_B", ks, klHeldOut)
+        func k10(_ ratios: [Double]) -> Int { zip(ks, ratios).first { $0.1 <= 0.10 }?.0 ?? width }
+        let k10B = k10(ratiosB)
+        let k10HeldOut = k10(ratiosHeldOut)
+        let ratioAtGate = ratiosA[aKs.firstIndex(of: gateK)!]
+        let worstStep = zip(ratiosA.dropFirst(), ratiosA).map { $0 - $1 }.max() ?? -1
+        metrics += [
+            Metric("B_K10", unit: "dimensions", value: Double(k10B)),
+            Metric("B_K10_fraction", unit: "fraction of D", value: Double(k10B) / Double(width)),
+            Metric("heldout_B_K10", unit: "dimensions", value: Double(k10HeldOut)),
+            Metric("A_ratio_gate", unit: "ratio", value: ratioAtGate),
+            Metric("A_worst_step", unit: "ratio", value: worstStep),
+        ]
+
+        let criteria = [
+            Criterion("variant A ratio at K = \(gateK) ≤ 0.10", observed: ratioAtGate, passed: ratioAtGate <= 0.10),
+            Criterion("variant A ratios decrease monotonically in K (largest step < 0)", observed: worstStep, passed: worstStep < 0),
+            Criterion("variant B K₁₀ ≤ 0.25·D (\(width / 4))", observed: Double(k10B), passed: Double(k10B) <= 0.25 * Double(width)),
+            Criterion("baseline median KL ≥ 2 nats (outputs depend on the input)", observed: baselineMedian, passed: baselineMedian >= 2),
+        ]
+        var notes = ["bases: uncentered SVD of \(count) trajectories; rank \(finalBasis.rows) (K above it keeps the whole span)",
+                     "variant A on the first \(aSamples) trajectories; held-out bases fitted on the first \(half), evaluated on the other \(count - half)"]
+        if let clipped = (ks + aKs).filter({ $0 > finalBasis.rows }).min() {
+            notes.append("K ≥ \(clipped) exceeds the basis rank \(finalBasis.rows): N < D, so such K are in-sample reconstructions")
+        }
+        return ClaimOutcome(judging: criteria, metrics: metrics, notes: notes)
+    }
+
+    /// Per layer, the right singular vectors (rows, by decreasing σ) of the uncentered states of `samples`.
+    static func fitBases(_ states: LastPositionStates, layers: [Int], samples: Range<Int>) throws -> [Int: Matrix] {
+        var bases: [Int: Matrix] = [:]
+        for t in layers {
+            bases[t] = try states.residual[t].rows(at: samples).singularValueDecomposition().vt
+        }
+        return bases
+    }
+
+    /// The first `k` directions (rows) of a basis, clipped to its rank.
+    static func leading(_ k: Int, of basis: Matrix) -> Matrix {
+        basis.rows(at: 0 ..< min(k, basis.rows))
+    }
+
+    /// Rows of `x` projected onto the span of the orthonormal rows of `directions`.
+    static func project(_ x: Matrix, onto directions: Matrix) -> Matrix {
+        Matrix.product(Matrix.product(x, directions, transposeRight: true), directions)
+    }
+
+    /// The same projection applied in place to engine rows `[rows][width]`.
+    static func projectInPlace(_ buffer: UnsafeMutableBufferPointer<Float>, rows: Int, width: Int, onto directions: Matrix) {
+        let x = Matrix(rows: rows, columns: width, float32: UnsafeBufferPointer(buffer))
+        let projected = project(x, onto: directions)
+        for i in 0 ..< rows * width { buffer[i] = Float(projected.storage[i]) }
+    }
+
+    /// KL(p_K ‖ p) for each row of `truncated` against `reference` rows `referenceRows` (same order).
+    static func divergences(_ model: LanguageModel, _ truncated: Matrix, reference: [Float], referenceRows: [Int]) -> [Double] {
+        let vocabulary = model.configuration.vocabularySize
+        let logits = model.logits(fromResiduals: floats(truncated), rows: truncated.rows)
+        return referenceRows.enumerated().map { r, row in
+            Statistics.klDivergence(logitsP: Array(logits[r * vocabulary ..< (r + 1) * vocabulary]),
+                                    logitsQ: Array(reference[row * vocabulary ..< (row + 1) * vocabulary]))
+        }
+    }
+
+    static func floats(_ x: Matrix) -> [Float] { x.storage.map(Float.init) }
+
+    /// One captured hook as a `[prompts × width]` matrix (last-position capture).
+    static func matrix(_ capture: ActivationCapture, hook: HookPoint, prompts: Int, width: Int) -> Matrix {
+        Matrix(rows: prompts, columns: width, float32: (0..<prompts).flatMap { capture.vector(prompt: $0, hook: hook) })
+    }
+}

@@ -1,0 +1,171 @@
+import Analysis
+import Engine
+
+/// TD-7 — a perturbation self-corrects toward the unperturbed trajectory (pseudo-attractor),
+/// most strongly in lower layers (Fernando & Guitchounts, *Transformer Dynamics*; author thread).
+///
+/// Method (claims spec §1 TD-7): a centered PCA (SVD of the centered states) of the
+/// last-position inputs to each injection block, from N WikiText paragraphs (rule
+/// `.paragraphs`), gives per layer the mean μ, the first two PCs u₁, u₂ and their score SDs.
+/// The seed prompt "I'm sorry, Dave. I'm afraid I can't do that." (tokenized with special
+/// tokens, so a BOS model gets its BOS; SmolLM2 gives 15 tokens, as the split rule separates
+/// "'m" and "'t" — the spec's 13 is a miscount) is prefilled once; at each injection
+/// residual index l only its last position x is edited and resumed from l against the cached
+/// prefix. Grid: c₁, c₂ ∈ {−2, −1, 0, 1, 2} without (0, 0), 24 points. Perturbations:
+/// - shift: x′ = x + δ, δ = c₁·sd₁·u₁ + c₂·sd₂·u₂;
+/// - teleport: x′ = μ + c₁·sd₁·u₁ + c₂·sd₂·u₂ (the grid point mapped back from PC space,
+///   discarding all off-plane content of x), δ = x′ − x;
+/// - random: a seeded Gaussian direction scaled to the shift's ‖δ‖ at the same grid point.
+/// With Δ_j = x′_j − x_j downstream: kept fraction κ = ⟨Δ_L, δ⟩/‖δ‖² at the final pre-norm
+/// state (1 = carried along unchanged, < 1 = counteracted), amplification ‖Δ_L‖/‖δ‖, and the
+/// TD-style return ratio: Δ's distance in PC-SD units of layer j = min(l + 4, L) over δ's at
+/// l (shift and teleport; recorded, never gated, because a fixed δ shrinks in SD units merely
+/// as the ensemble spreads with depth). Each metric is the median over the grid.
+///
+/// Pass: κ(shift) ≤ 0.5 at the two earliest injection layers, and Spearman(injection layer,
+/// κ(shift)) ≥ 0.8. The random-init control must come out refuted: its blocks are small next
+/// to the residual, so a perturbation is carried along nearly unchanged (pilot κ 0.99–1.12 at
+/// every layer) and the early-layer κ criterion fails.
+///
+/// Parameters: `layers` (injection residual indices, default 0/7/14/22/29).
+public struct TD7PerturbationRecovery: Claim {
+    public let id = "TD-7"
+    public let title = "A perturbation self-corrects toward the unperturbed trajectory, most strongly in lower layers"
+    public let source = "Fernando & Guitchounts 2025, Transformer Dynamics (arXiv 2502.12131), author thread (teleportation)"
+    public let controls = [RandomInitialization.controlName]
+
+    public static let seedPrompt = "I'm sorry, Dave. I'm afraid I can't do that."
+
+    public init() {}
+
+    /// The PC1/PC2 plane of one layer's ensemble.
+    struct PrincipalPlane: Sendable {
+        var mean: [Double]
+        var directions: [[Double]]
+        var standardDeviations: [Double]
+
+        /// A displacement's length in this plane, in PC-SD units.
+        func distance(_ displacement: [Double]) -> Double {
+            zip(directions, standardDeviations).map { u, sd in
+                let score = VectorMath.dot(displacement, u) / sd
+                return score * score
+            }.reduce(0, +).squareRoot()
+        }
+    }
+
+    enum Perturbation: String, CaseIterable {
+        case shift, teleport, random
+    }
+
+    public func run(_ context: ClaimContext) throws -> ClaimOutcome {
+        try context.requireKnownSubject(self)
+        let sampling = try context.requireSampling(id)
+        let model = try context.model()
+        let blocks = model.configuration.blockCount
+        let layers = Array(Set(context.parameters.ints("layers", default: [0, 7, 14, 22, 29]))).sorted()
+        if let bad = layers.first(where: { !(0..<blocks).contains($0) }) {
+            throw ClaimError.insufficientData("TD-7 parameter `layers` has \(bad), outside the injection range 0...\(blocks - 1) of this model; fix the suite's params")
+        }
+        guard layers.count >= 2 else {
+            throw ClaimError.insufficientData("TD-7 parameter `layers` needs at least two injection layers, got \(layers)")
+        }
+        let states = try context.lastPositionStates(.paragraphs)
+        guard states.sampleCount >= 3 else {
+            throw ClaimError.insufficientData("TD-7 needs at least 3 paragraphs for the PCA, got \(states.sampleCount)")
+        }
+        let readout = layers.map { min($0 + 4, blocks) }
+        let planeLayers = Array(Set(layers + readout)).sorted()
+        let planes = try context.resources.memoized(
+            "TD-7/planes/\(context.modelTag)/\(sampling.corpus)/\(sampling.count)/\(sampling.tokens)/\(planeLayers)"
+        ) {
+            var planes: [Int: PrincipalPlane] = [:]
+            for l in planeLayers { planes[l] = try Self.principalPlane(states.residual[l]) }
+            return planes
+        }
+
+        let seedTokens = try context.resources.tokenizer().encode(Self.seedPrompt, addSpecial: true)
+        let (capture, cache) = try model.prefill([seedTokens], plan: CapturePlan(hooks: layers.map(HookPoint.residual)))
+        let grid = (-2...2).flatMap { c1 in (-2...2).map { c2 in (Double(c1), Double(c2)) } }.filter { $0 != (0, 0) }
+        var rng = PCG64(seed: context.seed, stream: 7)
+
+        var metrics: [Metric] = []
+        var kappaShift: [Double] = []
+        for (l, j) in zip(layers, readout) {
+            let plane = planes[l]!
+            let x = capture.vector(prompt: 0, hook: .residual(l)).map(Double.init)
+            var deltas: [Perturbation: [[Double]]] = [:]
+            for (c1, c2) in grid {
+                let offset = VectorMath.add(VectorMath.scaled(plane.directions[0], c1 * plane.standardDeviations[0]),
+                                              VectorMath.scaled(plane.directions[1], c2 * plane.standardDeviations[1]))
+                deltas[.shift, default: []].append(offset)
+                deltas[.teleport, default: []].append(VectorMath.subtract(VectorMath.add(plane.mean, offset), x))
+                let direction = (0..<x.count).map { _ in rng.nextGaussian() }
+                deltas[.random, default: []].append(VectorMath.scaled(direction, VectorMath.norm(offset) / VectorMath.norm(direction)))
+            }
+            // Row 0 is the unperturbed state, resumed through the same path as the edits.
+            let edits = Perturbation.allCases.flatMap { deltas[$0]! }
+            let rows = ([x] + edits.map { VectorMath.add(x, $0) }).map { ResumeRow(prompt: 0, residual: $0.map(Float.init)) }
+            let captured = j == blocks ? [blocks] : [j, blocks]
+            let output = try model.resume(cache, rows: rows, fromResidual: l, capture: captured)
+            let width = x.count
+            func state(row: Int, _ index: Int) -> [Double] {
+                let start = (row * captured.count + captured.firstIndex(of: index)!) * width
+                return output[start ..< start + width].map(Double.init)
+            }
+            let cleanJ = state(row: 0, j), cleanL = state(row: 0, blocks)
+            for (t, perturbation) in Perturbation.allCases.enumerated() {
+                var kappas: [Double] = [], amplifications: [Double] = [], returns: [Double] = []
+                for (g, delta) in deltas[perturbation]!.enumerated() {
+                    let row = 1 + t * grid.count + g
+                    let deltaL = VectorMath.subtract(state(row: row, blocks), cleanL)
+                    let deltaJ = VectorMath.subtract(state(row: row, j), cleanJ)
+                    kappas.append(VectorMath.dot(deltaL, delta) / VectorMath.dot(delta, delta))
+                    amplifications.append(VectorMath.norm(deltaL) / VectorMath.norm(delta))
+                    returns.append(planes[j]!.distance(deltaJ) / plane.distance(delta))
+                }
+                let name = perturbation.rawValue
+                metrics.append(Metric("kappa_\(name)", layer: l, unit: "fraction", value: Statistics.median(kappas)))
+                metrics.append(Metric("amplification_\(name)", layer: l, unit: "ratio", value: Statistics.median(amplifications)))
+                // A random direction barely touches the PC plane, so its SD-unit ratio is meaningless.
+                if perturbation != .random {
+                    metrics.append(Metric("return_ratio_\(name)", layer: l, unit: "ratio", value: Statistics.median(returns)))
+                }
+                if perturbation == .shift { kappaShift.append(Statistics.median(kappas)) }
+            }
+        }
+        let trend = Statistics.spearman(layers.map(Double.init), kappaShift)
+        metrics.append(Metric("spearman_kappa_shift", unit: "rho", value: trend))
+
+        let criteria = [
+            Criterion("κ(shift) ≤ 0.5 at injection layer \(layers[0])", observed: kappaShift[0], passed: kappaShift[0] <= 0.5),
+            Criterion("κ(shift) ≤ 0.5 at injection layer \(layers[1])", observed: kappaShift[1], passed: kappaShift[1] <= 0.5),
+            Criterion("Spearman(injection layer, κ(shift)) ≥ 0.8", observed: trend, passed: trend >= 0.8),
+        ]
+        return ClaimOutcome(judging: criteria, metrics: metrics, notes: [
+            "seed prompt: \(seedTokens.count) tokens; PCA over \(states.sampleCount) paragraphs of \(sampling.tokens) tokens",
+            "return ratio read at residual min(l + 4, \(blocks)); recorded, not gated",
+        ])
+    }
+
+    /// Mean, first two principal directions and their score SDs of the rows of `states`.
+    static func principalPlane(_ states: Matrix) throws -> PrincipalPlane {
+        let n = states.rows, d = states.columns
+        var mean = [Double](repeating: 0, count: d)
+        for r in 0..<n { for c in 0..<d { mean[c] += states[r, c] } }
+        mean = mean.map { $0 / Double(n) }
+        var centered = states.storage
+        for r in 0..<n { for c in 0..<d { centered[r * d + c] -= mean[c] } }
+        let svd = try Matrix(rows: n, columns: d, storage: centered).singularValueDecomposition()
+        return PrincipalPlane(mean: mean, directions: [svd.vt.row(0), svd.vt.row(1)],
+                              standardDeviations: svd.singularValues.prefix(2).map { $0 / Double(n - 1).squareRoot() })
+    }
+}
+
+/// Small Float64 vector helpers for one grid point at a time (D = width, 24 points per layer).
+private enum VectorMath {
+    static func dot(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).map { $0 * $1 }.reduce(0, +) }
+    static func norm(_ a: [Double]) -> Double { dot(a, a).squareRoot() }
+    static func add(_ a: [Double], _ b: [Double]) -> [Double] { zip(a, b).map { $0 + $1 } }
+    static func subtract(_ a: [Double], _ b: [Double]) -> [Double] { zip(a, b).map { $0 - $1 } }
+    static func scaled(_ a: [Double], _ s: Double) -> [Double] { a.map { $0 * s } }
+}

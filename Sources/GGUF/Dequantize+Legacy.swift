@@ -1,7 +1,7 @@
 /// The 32-element block types Q4_0, Q4_1, Q5_0, Q5_1 and Q8_0.
 ///
 /// In the 4- and 5-bit types, byte `j` of `qs` holds element `j` in its low nibble and
-/// element `j + 16` in its high nibble; the 5th bits of element `e` is bit `e` of `qh`.
+/// element `j + 16` in its high nibble; the 5th bit of element `e` is bit `e` of `qh`.
 extension Dequantizer {
     static func convertQ4_0(_ source: UnsafeRawPointer, _ blocks: Int, _ output: UnsafeMutablePointer<Float>) {
         for block in 0 ..< blocks {

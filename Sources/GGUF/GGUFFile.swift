@@ -55,6 +55,15 @@ public final class GGUFFile: @unchecked Sendable {
     /// The path used in error messages.
     var path: String { url.path }
 
+    /// An error about this file, for checks made outside this module.
+    ///
+    /// ```swift
+    /// throw file.error(.unsupportedArchitecture(architecture))
+    /// ```
+    public func error(_ kind: GGUFError.Kind, offset: Int? = nil) -> GGUFError {
+        GGUFError(path: path, offset: offset, kind: kind)
+    }
+
     /// The info of the tensor called `name`; throws ``GGUFError/Kind/missingTensor(_:)``.
     public func tensorInfo(named name: String) throws -> GGUFTensorInfo {
         guard let position = tensorIndex[name] else {

@@ -112,3 +112,11 @@ func gatedActivation(_ gateUp: UnsafePointer<Float>, _ out: UnsafeMutablePointer
 func addInPlace(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, count: Int) {
     for i in 0..<count { x[i] += y[i] }
 }
+
+/// `x[r] += rmsNorm(y[r]) · weight` for `rows` rows (Gemma's normalized sublayer output); `y` is overwritten.
+@inline(__always)
+func addNormalized(_ x: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, width: Int,
+                   weight: UnsafePointer<Float>, epsilon: Float) {
+    rmsNorm(y, y, rows: rows, width: width, weight: weight, epsilon: epsilon)
+    addInPlace(x, y, count: rows * width)
+}

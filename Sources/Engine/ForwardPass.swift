@@ -26,8 +26,8 @@ final class Workspace {
         let sizes = [c.modelWidth, c.fusedQKVWidth, c.queryWidth, c.modelWidth, 2 * c.feedForwardWidth,
                      c.feedForwardWidth].map { $0 * rows }
         let total = sizes.reduce(0, +)
+        // Left uninitialized: every buffer is written (by a kernel or a beta-0 GEMM) before it is read.
         storage = .allocate(capacity: total)
-        storage.initialize(repeating: 0, count: total)
         var offsets = [0]
         for size in sizes { offsets.append(offsets.last! + size) }
         normed = storage + offsets[0]

@@ -12,23 +12,33 @@ public struct PrefixCache: Sendable {
     public func tokenCount(prompt: Int) -> Int { tokenOffsets[prompt + 1] - tokenOffsets[prompt] }
 }
 
-/// Scratch buffers for `rows` rows; allocated once per batch.
-struct Workspace {
-    var normed: [Float]
-    var qkv: [Float]
-    var attention: [Float]
-    var projected: [Float]
-    var gateUp: [Float]
-    var activated: [Float]
+/// Scratch buffers for `rows` rows; allocated once per batch. Workers write disjoint rows.
+final class Workspace {
+    let normed: UnsafeMutablePointer<Float>
+    let qkv: UnsafeMutablePointer<Float>
+    let attention: UnsafeMutablePointer<Float>
+    let projected: UnsafeMutablePointer<Float>
+    let gateUp: UnsafeMutablePointer<Float>
+    let activated: UnsafeMutablePointer<Float>
+    private let storage: UnsafeMutablePointer<Float>
 
     init(rows: Int, configuration c: ModelConfiguration) {
-        normed = [Float](repeating: 0, count: rows * c.modelWidth)
-        qkv = [Float](repeating: 0, count: rows * c.fusedQKVWidth)
-        attention = [Float](repeating: 0, count: rows * c.queryWidth)
-        projected = [Float](repeating: 0, count: rows * c.modelWidth)
-        gateUp = [Float](repeating: 0, count: rows * 2 * c.feedForwardWidth)
-        activated = [Float](repeating: 0, count: rows * c.feedForwardWidth)
+        let sizes = [c.modelWidth, c.fusedQKVWidth, c.queryWidth, c.modelWidth, 2 * c.feedForwardWidth,
+                     c.feedForwardWidth].map { $0 * rows }
+        let total = sizes.reduce(0, +)
+        // Left uninitialized: every buffer is written (by a kernel or a beta-0 GEMM) before it is read.
+        storage = .allocate(capacity: total)
+        var offsets = [0]
+        for size in sizes { offsets.append(offsets.last! + size) }
+        normed = storage + offsets[0]
+        qkv = storage + offsets[1]
+        attention = storage + offsets[2]
+        projected = storage + offsets[3]
+        gateUp = storage + offsets[4]
+        activated = storage + offsets[5]
     }
+
+    deinit { storage.deallocate() }
 }
 
 extension LanguageModel {
@@ -69,25 +79,27 @@ extension LanguageModel {
             : []
         let ropeTables = RoPETables(configuration: c, positions: prompts.map(\.count).max()!)
 
-        // Batches of whole prompts, at most maxBatchTokens tokens (a longer prompt runs alone).
-        var start = 0
-        while start < prompts.count {
-            var end = start + 1
-            var tokens = prompts[start].count
-            while end < prompts.count, tokens + prompts[end].count <= maxBatchTokens {
-                tokens += prompts[end].count
-                end += 1
+        EngineThreads.run { workers in
+            // Batches of whole prompts, at most maxBatchTokens tokens (a longer prompt runs alone).
+            var start = 0
+            while start < prompts.count {
+                var end = start + 1
+                var tokens = prompts[start].count
+                while end < prompts.count, tokens + prompts[end].count <= maxBatchTokens {
+                    tokens += prompts[end].count
+                    end += 1
+                }
+                runBatch(prompts, range: start..<end, plan: plan, interventions: interventions, ropeTables: ropeTables,
+                         workers: workers, capture: &capture, keyValues: &keyValues, tokenOffsets: tokenOffsets)
+                start = end
             }
-            runBatch(prompts, range: start..<end, plan: plan, interventions: interventions, ropeTables: ropeTables,
-                     capture: &capture, keyValues: &keyValues, tokenOffsets: tokenOffsets)
-            start = end
         }
         let cache = keepCache ? PrefixCache(tokenOffsets: tokenOffsets, keyValues: keyValues) : nil
         return (capture, cache)
     }
 
     private func runBatch(_ prompts: [[Int]], range: Range<Int>, plan: CapturePlan, interventions: [Intervention],
-                          ropeTables: RoPETables, capture: inout ActivationCapture,
+                          ropeTables: RoPETables, workers: Int, capture: inout ActivationCapture,
                           keyValues: inout [[Float]], tokenOffsets: [Int]) {
         let c = configuration
         let d = c.modelWidth
@@ -95,196 +107,255 @@ extension LanguageModel {
         for p in range { starts.append(starts.last! + prompts[p].count) }
         let rows = starts.last!
         var positions = [Int](repeating: 0, count: rows)
+        var tokens = [Int](repeating: 0, count: rows)
+        var cacheRows = [Int](repeating: 0, count: rows)
         for (k, p) in range.enumerated() {
-            for j in 0..<prompts[p].count { positions[starts[k] + j] = j }
+            for (j, token) in prompts[p].enumerated() {
+                positions[starts[k] + j] = j
+                tokens[starts[k] + j] = token
+                cacheRows[starts[k] + j] = tokenOffsets[p] + j
+            }
         }
-        var x = [Float](repeating: 0, count: rows * d)
+        let x = UnsafeMutablePointer<Float>.allocate(capacity: rows * d)
+        defer { x.deallocate() }
+        let scale = c.traits.embeddingScale
         weights.tokenEmbedding.withUnsafeBufferPointer { embedding in
-            for (k, p) in range.enumerated() {
-                for (j, token) in prompts[p].enumerated() {
-                    let source = embedding.baseAddress! + token * d
-                    let row = (starts[k] + j) * d
-                    for i in 0..<d { x[row + i] = source[i] * c.traits.embeddingScale }
+            forEachWorker(workers) { worker in
+                for r in share(of: rows, worker: worker, workers: workers) {
+                    let source = embedding.baseAddress! + tokens[r] * d, row = x + r * d
+                    for i in 0..<d { row[i] = source[i] * scale }
                 }
             }
         }
-        var workspace = Workspace(rows: rows, configuration: c)
+        let workspace = Workspace(rows: rows, configuration: c)
 
-        func record(_ hook: HookPoint, from state: [Float]) {
+        // Attention work items are (prompt, head) pairs, costing ~t² each, dealt out by cost.
+        let lengths = (0..<range.count).map { starts[$0 + 1] - starts[$0] }
+        let longest = lengths.max() ?? 0
+        var costs: [Int] = []
+        for t in lengths { costs += Array(repeating: t * t, count: c.headCount) }
+        let itemShares = balancedShares(costs: costs, workers: workers)
+        let scores = UnsafeMutablePointer<Float>.allocate(capacity: workers * longest * longest)
+        defer { scores.deallocate() }
+
+        func record(_ hook: HookPoint) {
             guard let h = capture.hooks.firstIndex(of: hook) else { return }
             let hookCount = capture.hooks.count
-            for (k, p) in range.enumerated() {
-                let length = prompts[p].count
-                let firstKept = plan.positions == .last ? length - 1 : 0
-                for j in firstKept..<length {
-                    let row = capture.rowOffsets[p] + (j - firstKept)
-                    let destination = (row * hookCount + h) * d
-                    let source = (starts[k] + j) * d
-                    for i in 0..<d { capture.values[destination + i] = state[source + i] }
+            let rowOffsets = capture.rowOffsets
+            capture.values.withUnsafeMutableBufferPointer { out in
+                for (k, p) in range.enumerated() {
+                    let length = prompts[p].count
+                    let firstKept = plan.positions == .last ? length - 1 : 0
+                    for j in firstKept..<length {
+                        let row = rowOffsets[p] + (j - firstKept)
+                        (out.baseAddress! + (row * hookCount + h) * d).update(from: x + (starts[k] + j) * d, count: d)
+                    }
                 }
             }
         }
         func intervene(at index: Int) {
             for intervention in interventions where intervention.residualIndex == index {
-                x.withUnsafeMutableBufferPointer { buffer in
-                    for (k, p) in range.enumerated() {
-                        let slice = UnsafeMutableBufferPointer(rebasing: buffer[starts[k] * d ..< starts[k + 1] * d])
-                        intervention.edit(p, slice)
-                    }
+                for (k, p) in range.enumerated() {
+                    intervention.edit(p, UnsafeMutableBufferPointer(start: x + starts[k] * d, count: starts[k + 1] * d - starts[k] * d))
                 }
             }
         }
+        let recordsMid = capture.hooks.contains { if case .residualMid = $0 { true } else { false } }
 
         for b in 0..<c.blockCount {
             intervene(at: b)
-            record(.residual(b), from: x)
+            record(.residual(b))
             let layout = c.layouts[b]
-            let table = ropeTables.table(base: layout.ropeBase)
-            forwardBlock(b, x: &x, rows: rows, workspace: &workspace, positions: positions, rope: table,
-                         afterAttention: { record(.residualMid(b), from: $0) }) { qkv, attention in
+            let keepsCache = !keyValues.isEmpty
+            let kvw = c.keyValueWidth, qkvw = c.fusedQKVWidth
+            func withCache(_ body: (UnsafeMutablePointer<Float>?) -> Void) {
+                if keepsCache { keyValues[b].withUnsafeMutableBufferPointer { body($0.baseAddress!) } } else { body(nil) }
+            }
+            withCache { cacheBase in
+            forwardBlock(b, x: x, rows: rows, workspace: workspace, positions: positions,
+                         rope: ropeTables.table(base: layout.ropeBase), workers: workers,
+                         pausesAfterAttention: recordsMid, afterAttention: { record(.residualMid(b)) }) { worker, workers in
                 // Causal (optionally windowed) attention inside each prompt.
-                self.attendWithinPrompts(qkv: qkv, out: attention, starts: starts, window: layout.window)
-                if !keyValues.isEmpty {
-                    let kvw = c.keyValueWidth
-                    for (k, p) in range.enumerated() {
-                        for j in 0..<(starts[k + 1] - starts[k]) {
-                            let source = qkv + (starts[k] + j) * c.fusedQKVWidth + c.queryWidth
-                            let destination = (tokenOffsets[p] + j) * 2 * kvw
-                            keyValues[b].withUnsafeMutableBufferPointer { kv in
-                                (kv.baseAddress! + destination).update(from: source, count: 2 * kvw)
-                            }
-                        }
+                self.attendWithinPrompts(qkv: workspace.qkv, out: workspace.attention, starts: starts,
+                                         items: itemShares[worker], scores: scores + worker * longest * longest,
+                                         window: layout.window)
+                if let cacheBase {
+                    // Each worker copies only its own rows' keys and values.
+                    for r in share(of: rows, worker: worker, workers: workers) {
+                        (cacheBase + cacheRows[r] * 2 * kvw).update(from: workspace.qkv + r * qkvw + c.queryWidth,
+                                                                     count: 2 * kvw)
                     }
                 }
+            }
             }
         }
         intervene(at: c.blockCount)
-        record(.residual(c.blockCount), from: x)
-        if capture.hooks.contains(.finalNorm) {
-            record(.finalNorm, from: finalNorm(x, rows: rows))
-        }
-    }
-
-    /// One transformer block over `rows` rows of `x`, in place. `attend` reads the fused
-    /// Q|K|V rows (RoPE and norms already applied) and writes `[rows][queryWidth]`.
-    func forwardBlock(_ b: Int, x: inout [Float], rows: Int, workspace w: inout Workspace, positions: [Int],
-                      rope: RoPETable, afterAttention: ([Float]) -> Void,
-                      attend: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
-        let c = configuration
-        let d = c.modelWidth, ff = c.feedForwardWidth, qkvw = c.fusedQKVWidth
-        let block = weights.blocks[b]
-        x.withUnsafeMutableBufferPointer { xb in
-            let x = xb.baseAddress!
-            w.normed.withUnsafeMutableBufferPointer { normed in
-            w.qkv.withUnsafeMutableBufferPointer { qkv in
-            w.attention.withUnsafeMutableBufferPointer { attention in
-            w.projected.withUnsafeMutableBufferPointer { projected in
-                block.attentionNorm.withUnsafeBufferPointer {
-                    rmsNorm(x, normed.baseAddress!, rows: rows, width: d, weight: $0.baseAddress!, epsilon: c.normEpsilon)
-                }
-                block.qkv.withUnsafeBufferPointer {
-                    gemmTransposedB(m: rows, n: qkvw, k: d, a: normed.baseAddress!, lda: d,
-                                    b: $0.baseAddress!, ldb: d, c: qkv.baseAddress!, ldc: qkvw)
-                }
-                let q = qkv.baseAddress!, k = q + c.queryWidth
-                if c.traits.normalizesQueriesAndKeys {
-                    block.queryNorm.withUnsafeBufferPointer {
-                        headNorm(q, rows: rows, rowStride: qkvw, heads: c.headCount, headWidth: c.headWidth,
-                                 weight: $0.baseAddress!, epsilon: c.normEpsilon)
-                    }
-                    block.keyNorm.withUnsafeBufferPointer {
-                        headNorm(k, rows: rows, rowStride: qkvw, heads: c.keyValueHeadCount, headWidth: c.headWidth,
-                                 weight: $0.baseAddress!, epsilon: c.normEpsilon)
-                    }
-                }
-                rope.cos.withUnsafeBufferPointer { cosTable in
-                    rope.sin.withUnsafeBufferPointer { sinTable in
-                        for r in 0..<rows {
-                            applyRoPE(q + r * qkvw, heads: c.headCount, headWidth: c.headWidth, position: positions[r],
-                                      table: cosTable.baseAddress!, sinTable: sinTable.baseAddress!,
-                                      pairs: rope.pairs, pairing: c.traits.ropePairing)
-                            applyRoPE(k + r * qkvw, heads: c.keyValueHeadCount, headWidth: c.headWidth,
-                                      position: positions[r], table: cosTable.baseAddress!,
-                                      sinTable: sinTable.baseAddress!, pairs: rope.pairs,
-                                      pairing: c.traits.ropePairing)
+        record(.residual(c.blockCount))
+        if let h = capture.hooks.firstIndex(of: .finalNorm) {
+            // The final norm only for the kept rows.
+            let hookCount = capture.hooks.count
+            let rowOffsets = capture.rowOffsets
+            weights.outputNorm.withUnsafeBufferPointer { gain in
+                capture.values.withUnsafeMutableBufferPointer { out in
+                    for (k, p) in range.enumerated() {
+                        let length = prompts[p].count
+                        let firstKept = plan.positions == .last ? length - 1 : 0
+                        for j in firstKept..<length {
+                            let row = rowOffsets[p] + (j - firstKept)
+                            rmsNorm(x + (starts[k] + j) * d, out.baseAddress! + (row * hookCount + h) * d, rows: 1,
+                                    width: d, weight: gain.baseAddress!, epsilon: c.normEpsilon)
                         }
                     }
                 }
-                attend(q, attention.baseAddress!)
-                block.attentionOutput.withUnsafeBufferPointer {
-                    gemmTransposedB(m: rows, n: d, k: c.queryWidth, a: attention.baseAddress!, lda: c.queryWidth,
-                                    b: $0.baseAddress!, ldb: c.queryWidth, c: projected.baseAddress!, ldc: d)
-                }
-                if c.traits.normalizesSublayerOutputs {
-                    block.postAttentionNorm.withUnsafeBufferPointer {
-                        rmsNorm(projected.baseAddress!, projected.baseAddress!, rows: rows, width: d,
-                                weight: $0.baseAddress!, epsilon: c.normEpsilon)
-                    }
-                }
-                addInPlace(x, projected.baseAddress!, count: rows * d)
-            }}}}
-        }
-        afterAttention(x)
-        x.withUnsafeMutableBufferPointer { xb in
-            let x = xb.baseAddress!
-            w.normed.withUnsafeMutableBufferPointer { normed in
-            w.gateUp.withUnsafeMutableBufferPointer { gateUp in
-            w.activated.withUnsafeMutableBufferPointer { activated in
-            w.projected.withUnsafeMutableBufferPointer { projected in
-                block.feedForwardNorm.withUnsafeBufferPointer {
-                    rmsNorm(x, normed.baseAddress!, rows: rows, width: d, weight: $0.baseAddress!, epsilon: c.normEpsilon)
-                }
-                block.gateUp.withUnsafeBufferPointer {
-                    gemmTransposedB(m: rows, n: 2 * ff, k: d, a: normed.baseAddress!, lda: d,
-                                    b: $0.baseAddress!, ldb: d, c: gateUp.baseAddress!, ldc: 2 * ff)
-                }
-                gatedActivation(gateUp.baseAddress!, activated.baseAddress!, rows: rows, width: ff,
-                                activation: c.traits.activation)
-                block.down.withUnsafeBufferPointer {
-                    gemmTransposedB(m: rows, n: d, k: ff, a: activated.baseAddress!, lda: ff,
-                                    b: $0.baseAddress!, ldb: ff, c: projected.baseAddress!, ldc: d)
-                }
-                if c.traits.normalizesSublayerOutputs {
-                    block.postFeedForwardNorm.withUnsafeBufferPointer {
-                        rmsNorm(projected.baseAddress!, projected.baseAddress!, rows: rows, width: d,
-                                weight: $0.baseAddress!, epsilon: c.normEpsilon)
-                    }
-                }
-                addInPlace(x, projected.baseAddress!, count: rows * d)
-            }}}}
+            }
         }
     }
 
-    /// Full-sequence attention, each prompt separately, each query head against its KV head.
-    private func attendWithinPrompts(qkv: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>,
-                                     starts: [Int], window: Int?) {
+    /// One transformer block over `rows` rows of `x`, in place, split across `workers`.
+    ///
+    /// `attend(worker, workers)` reads the fused Q|K|V rows of `w.qkv` (RoPE and norms already
+    /// applied) and writes its share of `w.attention` (`[rows][queryWidth]`); it runs after every
+    /// row's Q|K|V is ready. With `pausesAfterAttention`, `afterAttention` sees `x` after the attention update.
+    func forwardBlock(_ b: Int, x: UnsafeMutablePointer<Float>, rows: Int, workspace w: Workspace, positions: [Int],
+                      rope: RoPETable, workers: Int, pausesAfterAttention: Bool = false, afterAttention: () -> Void = {},
+                      attend: (_ worker: Int, _ workers: Int) -> Void) {
         let c = configuration
-        let hd = c.headWidth, qkvw = c.fusedQKVWidth, group = c.headCount / c.keyValueHeadCount
-        let longest = zip(starts.dropFirst(), starts).map { $0 - $1 }.max() ?? 0
-        var scores = [Float](repeating: 0, count: longest * longest)
-        scores.withUnsafeMutableBufferPointer { sb in
-            let s = sb.baseAddress!
-            for k in 0..<(starts.count - 1) {
-                let t = starts[k + 1] - starts[k]
-                let base = qkv + starts[k] * qkvw
-                for h in 0..<c.headCount {
-                    let g = h / group
-                    let q = base + h * hd
-                    let key = base + c.queryWidth + g * hd
-                    let value = base + c.queryWidth + c.keyValueWidth + g * hd
-                    gemmTransposedB(m: t, n: t, k: hd, alpha: c.attentionScale, a: q, lda: qkvw,
-                                    b: key, ldb: qkvw, c: s, ldc: t)
-                    for i in 0..<t {
-                        let row = s + i * t
-                        let first = window.map { max(0, i - $0 + 1) } ?? 0
-                        for j in 0..<first { row[j] = 0 }
-                        softmax(row + first, count: i + 1 - first)
-                        for j in (i + 1)..<max(i + 1, t) { row[j] = 0 }
-                    }
-                    gemm(m: t, n: hd, k: t, a: s, lda: t, b: value, ldb: qkvw,
-                         c: out + starts[k] * c.queryWidth + h * hd, ldc: c.queryWidth)
+        let d = c.modelWidth, ff = c.feedForwardWidth, qkvw = c.fusedQKVWidth, qw = c.queryWidth
+        let block = weights.blocks[b]
+        let postNorms = c.traits.normalizesSublayerOutputs
+
+        // Phase 1, by rows: norm, Q|K|V projection, query/key norms, RoPE.
+        forEachWorker(workers) { worker in
+            let share = share(of: rows, worker: worker, workers: workers)
+            guard !share.isEmpty else { return }
+            let r0 = share.lowerBound, m = share.count
+            block.attentionNorm.withUnsafeBufferPointer {
+                rmsNorm(x + r0 * d, w.normed + r0 * d, rows: m, width: d, weight: $0.baseAddress!, epsilon: c.normEpsilon)
+            }
+            block.qkv.withUnsafeBufferPointer {
+                gemmTransposedB(m: m, n: qkvw, k: d, a: w.normed + r0 * d, lda: d,
+                                b: $0.baseAddress!, ldb: d, c: w.qkv + r0 * qkvw, ldc: qkvw)
+            }
+            let q = w.qkv + r0 * qkvw, k = q + qw
+            if c.traits.normalizesQueriesAndKeys {
+                block.queryNorm.withUnsafeBufferPointer {
+                    headNorm(q, rows: m, rowStride: qkvw, heads: c.headCount, headWidth: c.headWidth,
+                             weight: $0.baseAddress!, epsilon: c.normEpsilon)
+                }
+                block.keyNorm.withUnsafeBufferPointer {
+                    headNorm(k, rows: m, rowStride: qkvw, heads: c.keyValueHeadCount, headWidth: c.headWidth,
+                             weight: $0.baseAddress!, epsilon: c.normEpsilon)
                 }
             }
+            rope.cos.withUnsafeBufferPointer { cosTable in
+                rope.sin.withUnsafeBufferPointer { sinTable in
+                    for r in 0..<m {
+                        applyRoPE(q + r * qkvw, heads: c.headCount, headWidth: c.headWidth, position: positions[r0 + r],
+                                  table: cosTable.baseAddress!, sinTable: sinTable.baseAddress!,
+                                  pairs: rope.pairs, pairing: c.traits.ropePairing)
+                        applyRoPE(k + r * qkvw, heads: c.keyValueHeadCount, headWidth: c.headWidth,
+                                  position: positions[r0 + r], table: cosTable.baseAddress!,
+                                  sinTable: sinTable.baseAddress!, pairs: rope.pairs,
+                                  pairing: c.traits.ropePairing)
+                    }
+                }
+            }
+        }
+
+        // Phase 2: attention, split by the caller.
+        forEachWorker(workers) { worker in attend(worker, workers) }
+
+        // Phase 3, by rows: output projection and residual add, then the feed-forward sublayer.
+        func attentionUpdate(_ r0: Int, _ m: Int) {
+            block.attentionOutput.withUnsafeBufferPointer {
+                if postNorms {
+                    gemmTransposedB(m: m, n: d, k: qw, a: w.attention + r0 * qw, lda: qw,
+                                    b: $0.baseAddress!, ldb: qw, c: w.projected + r0 * d, ldc: d)
+                } else {
+                    // x += attention · Oᵀ in one GEMM.
+                    gemmTransposedB(m: m, n: d, k: qw, a: w.attention + r0 * qw, lda: qw,
+                                    b: $0.baseAddress!, ldb: qw, beta: 1, c: x + r0 * d, ldc: d)
+                }
+            }
+            if postNorms {
+                block.postAttentionNorm.withUnsafeBufferPointer {
+                    addNormalized(x + r0 * d, w.projected + r0 * d, rows: m, width: d, weight: $0.baseAddress!,
+                                  epsilon: c.normEpsilon)
+                }
+            }
+        }
+        func feedForwardUpdate(_ r0: Int, _ m: Int) {
+            block.feedForwardNorm.withUnsafeBufferPointer {
+                rmsNorm(x + r0 * d, w.normed + r0 * d, rows: m, width: d, weight: $0.baseAddress!, epsilon: c.normEpsilon)
+            }
+            block.gateUp.withUnsafeBufferPointer {
+                gemmTransposedB(m: m, n: 2 * ff, k: d, a: w.normed + r0 * d, lda: d,
+                                b: $0.baseAddress!, ldb: d, c: w.gateUp + r0 * 2 * ff, ldc: 2 * ff)
+            }
+            gatedActivation(w.gateUp + r0 * 2 * ff, w.activated + r0 * ff, rows: m, width: ff,
+                            activation: c.traits.activation)
+            block.down.withUnsafeBufferPointer {
+                if postNorms {
+                    gemmTransposedB(m: m, n: d, k: ff, a: w.activated + r0 * ff, lda: ff,
+                                    b: $0.baseAddress!, ldb: ff, c: w.projected + r0 * d, ldc: d)
+                } else {
+                    gemmTransposedB(m: m, n: d, k: ff, a: w.activated + r0 * ff, lda: ff,
+                                    b: $0.baseAddress!, ldb: ff, beta: 1, c: x + r0 * d, ldc: d)
+                }
+            }
+            if postNorms {
+                block.postFeedForwardNorm.withUnsafeBufferPointer {
+                    addNormalized(x + r0 * d, w.projected + r0 * d, rows: m, width: d, weight: $0.baseAddress!,
+                                  epsilon: c.normEpsilon)
+                }
+            }
+        }
+        if pausesAfterAttention {
+            forEachWorker(workers) { worker in
+                let share = share(of: rows, worker: worker, workers: workers)
+                if !share.isEmpty { attentionUpdate(share.lowerBound, share.count) }
+            }
+            afterAttention()
+            forEachWorker(workers) { worker in
+                let share = share(of: rows, worker: worker, workers: workers)
+                if !share.isEmpty { feedForwardUpdate(share.lowerBound, share.count) }
+            }
+        } else {
+            forEachWorker(workers) { worker in
+                let share = share(of: rows, worker: worker, workers: workers)
+                guard !share.isEmpty else { return }
+                attentionUpdate(share.lowerBound, share.count)
+                feedForwardUpdate(share.lowerBound, share.count)
+            }
+        }
+    }
+
+    /// Full-sequence attention for the (prompt, head) items `items` (item = prompt · heads + head),
+    /// each query head against its KV head. `scores` holds `longest²` floats.
+    private func attendWithinPrompts(qkv: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>,
+                                     starts: [Int], items: Range<Int>, scores s: UnsafeMutablePointer<Float>,
+                                     window: Int?) {
+        let c = configuration
+        let hd = c.headWidth, qkvw = c.fusedQKVWidth, group = c.headCount / c.keyValueHeadCount
+        for item in items {
+            let k = item / c.headCount, h = item % c.headCount
+            let t = starts[k + 1] - starts[k]
+            let base = qkv + starts[k] * qkvw
+            let g = h / group
+            let q = base + h * hd
+            let key = base + c.queryWidth + g * hd
+            let value = base + c.queryWidth + c.keyValueWidth + g * hd
+            gemmTransposedB(m: t, n: t, k: hd, alpha: c.attentionScale, a: q, lda: qkvw,
+                            b: key, ldb: qkvw, c: s, ldc: t)
+            for i in 0..<t {
+                let row = s + i * t
+                let first = window.map { max(0, i - $0 + 1) } ?? 0
+                for j in 0..<first { row[j] = 0 }
+                softmax(row + first, count: i + 1 - first)
+                for j in (i + 1)..<max(i + 1, t) { row[j] = 0 }
+            }
+            gemm(m: t, n: hd, k: t, a: s, lda: t, b: value, ldb: qkvw,
+                 c: out + starts[k] * c.queryWidth + h * hd, ldc: c.queryWidth)
         }
     }
 }

@@ -59,80 +59,87 @@ extension LanguageModel {
         let c = configuration
         let d = c.modelWidth
         let n = rows.count
-        var x = [Float](repeating: 0, count: n * d)
-        for (r, row) in rows.enumerated() { x.replaceSubrange(r * d ..< (r + 1) * d, with: row.residual) }
+        let x = UnsafeMutablePointer<Float>.allocate(capacity: n * d)
+        defer { x.deallocate() }
+        for (r, row) in rows.enumerated() {
+            row.residual.withUnsafeBufferPointer { (x + r * d).update(from: $0.baseAddress!, count: d) }
+        }
         let positions = rows.map { cache.tokenCount(prompt: $0.prompt) - 1 }
         var output = [Float](repeating: 0, count: n * capture.count * d)
         func record(_ index: Int) {
-            for (slot, wanted) in capture.enumerated() where wanted == index {
-                for r in 0..<n {
-                    let destination = (r * capture.count + slot) * d
-                    for i in 0..<d { output[destination + i] = x[r * d + i] }
+            output.withUnsafeMutableBufferPointer { out in
+                for (slot, wanted) in capture.enumerated() where wanted == index {
+                    for r in 0..<n {
+                        (out.baseAddress! + (r * capture.count + slot) * d).update(from: x + r * d, count: d)
+                    }
                 }
             }
         }
         record(start)
-        var workspace = Workspace(rows: n, configuration: c)
-        let tables = RoPETables(configuration: c, positions: (positions.max() ?? 0) + 1)
+        let workspace = Workspace(rows: n, configuration: c)
         let longest = (positions.max() ?? 0) + 1
-        for b in start..<c.blockCount {
-            let layout = c.layouts[b]
-            forwardBlock(b, x: &x, rows: n, workspace: &workspace, positions: positions,
-                         rope: tables.table(base: layout.ropeBase), afterAttention: { _ in }) { qkv, attention in
-                cache.keyValues[b].withUnsafeBufferPointer { kv in
-                    self.attendToPrefix(qkv: qkv, out: attention, rows: rows, positions: positions, cache: cache,
-                                        keyValues: kv.baseAddress!, window: layout.window, longest: longest)
+        let tables = RoPETables(configuration: c, positions: longest)
+        EngineThreads.run { workers in
+            let scores = UnsafeMutablePointer<Float>.allocate(capacity: workers * longest)
+            defer { scores.deallocate() }
+            for b in start..<c.blockCount {
+                let layout = c.layouts[b]
+                forwardBlock(b, x: x, rows: n, workspace: workspace, positions: positions,
+                             rope: tables.table(base: layout.ropeBase), workers: workers) { worker, workers in
+                    cache.keyValues[b].withUnsafeBufferPointer { kv in
+                        self.attendToPrefix(qkv: workspace.qkv, out: workspace.attention, rows: rows,
+                                            share: share(of: n, worker: worker, workers: workers),
+                                            positions: positions, cache: cache, keyValues: kv.baseAddress!,
+                                            window: layout.window, scores: scores + worker * longest)
+                    }
                 }
+                if let afterBlock {
+                    afterBlock(b, UnsafeMutableBufferPointer(start: x, count: n * d))
+                }
+                record(b + 1)
             }
-            if let afterBlock {
-                x.withUnsafeMutableBufferPointer { afterBlock(b, $0) }
-            }
-            record(b + 1)
         }
         return output
     }
 
-    /// Attention of each resumed row (at its prompt's last position) over the cached prefix
-    /// keys/values plus its own freshly computed key/value.
+    /// Attention of resumed rows `share` (each at its prompt's last position) over the cached
+    /// prefix keys/values plus its own freshly computed key/value. `scores` holds `longest` floats.
     private func attendToPrefix(qkv: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, rows: [ResumeRow],
-                                positions: [Int], cache: PrefixCache, keyValues: UnsafePointer<Float>,
-                                window: Int?, longest: Int) {
+                                share: Range<Int>, positions: [Int], cache: PrefixCache,
+                                keyValues: UnsafePointer<Float>, window: Int?, scores s: UnsafeMutablePointer<Float>) {
         let c = configuration
         let hd = c.headWidth, qkvw = c.fusedQKVWidth, kvw = c.keyValueWidth
         let group = c.headCount / c.keyValueHeadCount
-        var scores = [Float](repeating: 0, count: longest)
-        scores.withUnsafeMutableBufferPointer { sb in
-            let s = sb.baseAddress!
-            for (r, row) in rows.enumerated() {
-                let position = positions[r]
-                let first = window.map { max(0, position - $0 + 1) } ?? 0
-                let prefix = keyValues + cache.tokenOffsets[row.prompt] * 2 * kvw
-                let own = qkv + r * qkvw
-                for h in 0..<c.headCount {
-                    let g = h / group
-                    let q = own + h * hd
-                    for j in first..<position {
-                        let key = prefix + j * 2 * kvw + g * hd
-                        var dot: Float = 0
-                        for i in 0..<hd { dot += q[i] * key[i] }
-                        s[j] = dot * c.attentionScale
-                    }
-                    let ownKey = own + c.queryWidth + g * hd
+        for r in share {
+            let row = rows[r]
+            let position = positions[r]
+            let first = window.map { max(0, position - $0 + 1) } ?? 0
+            let prefix = keyValues + cache.tokenOffsets[row.prompt] * 2 * kvw
+            let own = qkv + r * qkvw
+            for h in 0..<c.headCount {
+                let g = h / group
+                let q = own + h * hd
+                for j in first..<position {
+                    let key = prefix + j * 2 * kvw + g * hd
                     var dot: Float = 0
-                    for i in 0..<hd { dot += q[i] * ownKey[i] }
-                    s[position] = dot * c.attentionScale
-                    softmax(s + first, count: position + 1 - first)
-                    let o = out + r * c.queryWidth + h * hd
-                    for i in 0..<hd { o[i] = 0 }
-                    for j in first..<position {
-                        let value = prefix + j * 2 * kvw + kvw + g * hd
-                        let p = s[j]
-                        for i in 0..<hd { o[i] += p * value[i] }
-                    }
-                    let ownValue = own + c.queryWidth + kvw + g * hd
-                    let p = s[position]
-                    for i in 0..<hd { o[i] += p * ownValue[i] }
+                    for i in 0..<hd { dot += q[i] * key[i] }
+                    s[j] = dot * c.attentionScale
                 }
+                let ownKey = own + c.queryWidth + g * hd
+                var dot: Float = 0
+                for i in 0..<hd { dot += q[i] * ownKey[i] }
+                s[position] = dot * c.attentionScale
+                softmax(s + first, count: position + 1 - first)
+                let o = out + r * c.queryWidth + h * hd
+                for i in 0..<hd { o[i] = 0 }
+                for j in first..<position {
+                    let value = prefix + j * 2 * kvw + kvw + g * hd
+                    let p = s[j]
+                    for i in 0..<hd { o[i] += p * value[i] }
+                }
+                let ownValue = own + c.queryWidth + kvw + g * hd
+                let p = s[position]
+                for i in 0..<hd { o[i] += p * ownValue[i] }
             }
         }
     }

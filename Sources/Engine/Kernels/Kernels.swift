@@ -7,12 +7,21 @@ import Foundation
 @inline(__always)
 func rmsNorm(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, rows: Int, width: Int,
              weight: UnsafePointer<Float>, epsilon: Float) {
+    let vectorEnd = width & ~7
     for r in 0..<rows {
         let xr = x + r * width, o = out + r * width
-        var sum: Float = 0
-        for i in 0..<width { sum += xr[i] * xr[i] }
+        // Eight running sums in lanes, then the tail: a fixed order, so the result is deterministic.
+        var lanes = SIMD8<Float>()
+        var i = 0
+        while i < vectorEnd {
+            let v = load8(xr + i)
+            lanes += v * v
+            i += 8
+        }
+        var sum = lanes.sum()
+        for j in vectorEnd..<width { sum += xr[j] * xr[j] }
         let scale = 1 / (sum / Float(width) + epsilon).squareRoot()
-        for i in 0..<width { o[i] = xr[i] * scale * weight[i] }
+        for j in 0..<width { o[j] = xr[j] * scale * weight[j] }
     }
 }
 
@@ -78,37 +87,112 @@ func applyRoPE(_ v: UnsafeMutablePointer<Float>, heads: Int, headWidth: Int, pos
 func softmax(_ x: UnsafeMutablePointer<Float>, count: Int) {
     var maximum = -Float.infinity
     for i in 0..<count where x[i] > maximum { maximum = x[i] }
-    var sum: Float = 0
-    for i in 0..<count {
-        let e = Foundation.exp(x[i] - maximum)
-        x[i] = e
-        sum += e
+    let shift = SIMD8<Float>(repeating: maximum)
+    var lanes = SIMD8<Float>()
+    var i = 0
+    while i + 8 <= count {
+        let e = exp8(load8(x + i) - shift)
+        store8(e, x + i)
+        lanes += e
+        i += 8
+    }
+    var sum = lanes.sum()
+    if i < count {
+        let e = exp8(loadPartial8(x + i, count: count - i) - shift)
+        for j in 0..<(count - i) {
+            x[i + j] = e[j]
+            sum += e[j]
+        }
     }
     let inverse = 1 / sum
     for i in 0..<count { x[i] *= inverse }
 }
 
 /// `out[r][i] = act(gate[r][i]) · up[r][i]`, reading the fused `[gate | up]` rows.
+///
+/// Both activations are `g / (1 + exp(-s·g))`: SiLU with `s = 1`; tanh-GELU, since
+/// `0.5·(1 + tanh(y)) = 1 / (1 + exp(-2y))`, with `s·g = 2·√(2/π)·(g + 0.044715·g³)`.
 @inline(__always)
 func gatedActivation(_ gateUp: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
                      rows: Int, width: Int, activation: GateActivation) {
-    for r in 0..<rows {
-        let g = gateUp + r * 2 * width, u = g + width, o = out + r * width
+    @inline(__always) func argument(_ g: SIMD8<Float>) -> SIMD8<Float> {
         switch activation {
-        case .silu:
-            for i in 0..<width { o[i] = g[i] / (1 + Foundation.exp(-g[i])) * u[i] }
+        case .silu: return g
         case .geluTanh:
-            let k: Float = 0.7978845608028654  // √(2/π)
-            for i in 0..<width {
-                let x = g[i]
-                o[i] = 0.5 * x * (1 + Foundation.tanh(k * (x + 0.044715 * x * x * x))) * u[i]
-            }
+            let k = SIMD8<Float>(repeating: 2 * 0.7978845608028654)  // 2·√(2/π)
+            return k * (g + 0.044715 * g * g * g)
         }
     }
+    let one = SIMD8<Float>(repeating: 1)
+    for r in 0..<rows {
+        let g = gateUp + r * 2 * width, u = g + width, o = out + r * width
+        var i = 0
+        while i + 8 <= width {
+            let gate = load8(g + i)
+            store8(gate / (one + exp8(-argument(gate))) * load8(u + i), o + i)
+            i += 8
+        }
+        if i < width {
+            let n = width - i
+            let gate = loadPartial8(g + i, count: n)
+            let value = gate / (one + exp8(-argument(gate))) * loadPartial8(u + i, count: n)
+            for j in 0..<n { o[i + j] = value[j] }
+        }
+    }
+}
+
+@inline(__always)
+func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+}
+
+@inline(__always)
+func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+}
+
+/// The first `count` (< 8) floats at `p`, zero-filled.
+@inline(__always)
+func loadPartial8(_ p: UnsafePointer<Float>, count: Int) -> SIMD8<Float> {
+    var v = SIMD8<Float>()
+    for j in 0..<count { v[j] = p[j] }
+    return v
+}
+
+/// `exp` of eight floats: Cody–Waite reduction to `r` in ±ln2/2 and a degree-7 Taylor
+/// polynomial (error ≲ 2 ulp). Inputs are clamped to [-87.3, 88.3], so the result is
+/// always a finite normal number; callers only need it to vanish or saturate smoothly there.
+@inline(__always)
+func exp8(_ x: SIMD8<Float>) -> SIMD8<Float> {
+    let clamped = pointwiseMin(pointwiseMax(x, SIMD8(repeating: -87.3)), SIMD8(repeating: 88.3))
+    // Adding 1.5·2²³ rounds to an integer n that then sits in the low mantissa bits.
+    let magic = SIMD8<Float>(repeating: 12_582_912)
+    let shifted = clamped * SIMD8(repeating: 1.442_695_04) + magic
+    let n = shifted - magic
+    // ln 2 = 0.693359375 − 2.12194440e-4, the first part exact in n · ln2.
+    let r = clamped - n * SIMD8(repeating: 0.693_359_375) + n * SIMD8(repeating: 2.121_944_40e-4)
+    var p = SIMD8<Float>(repeating: 1 / 5040)
+    p = p * r + SIMD8(repeating: 1 / 720)
+    p = p * r + SIMD8(repeating: 1 / 120)
+    p = p * r + SIMD8(repeating: 1 / 24)
+    p = p * r + SIMD8(repeating: 1 / 6)
+    p = p * r + SIMD8(repeating: 0.5)
+    p = p * r + SIMD8(repeating: 1)
+    p = p * r + SIMD8(repeating: 1)
+    let exponent = (unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000 &+ 127) &<< 23
+    return p * unsafeBitCast(exponent, to: SIMD8<Float>.self)
 }
 
 /// `x += y` over `count` floats.
 @inline(__always)
 func addInPlace(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, count: Int) {
     for i in 0..<count { x[i] += y[i] }
+}
+
+/// `x[r] += rmsNorm(y[r]) · weight` for `rows` rows (Gemma's normalized sublayer output); `y` is overwritten.
+@inline(__always)
+func addNormalized(_ x: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, width: Int,
+                   weight: UnsafePointer<Float>, epsilon: Float) {
+    rmsNorm(y, y, rows: rows, width: width, weight: weight, epsilon: epsilon)
+    addInPlace(x, y, count: rows * width)
 }

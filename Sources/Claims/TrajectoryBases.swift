@@ -29,11 +29,7 @@ struct TrajectoryBases: Sendable {
         guard let first = states.first else {
             throw ClaimError.insufficientData("\(claim): no trajectory points (the model has no blocks)")
         }
-        guard first.rows >= first.columns else {
-            throw ClaimError.insufficientData(
-                "\(claim) needs at least as many trajectories as the model width (N = \(first.rows) < D = \(first.columns)), "
-                    + "otherwise each layer's basis has rank N; raise `sampling: count` to ≥ \(first.columns)")
-        }
+        try Self.requireSpanning(count: first.rows, width: first.columns, claim: claim)
         self.states = states
         var rawBases: [Matrix] = []
         singularValues = []
@@ -49,6 +45,15 @@ struct TrajectoryBases: Sendable {
             let next = Self.align(previous: aligned[t - 1], current: rawBases[t], singularValues: singularValues[t])
             aligned.append(next.basis)
             alignedSingularValues.append(next.singularValues)
+        }
+    }
+
+    /// Throws unless N ≥ D: with fewer trajectories each layer's basis has rank N, not D.
+    static func requireSpanning(count: Int, width: Int, claim: String) throws {
+        guard count >= width else {
+            throw ClaimError.insufficientData(
+                "\(claim) needs at least as many trajectories as the model width (N = \(count) < D = \(width)), "
+                    + "otherwise each layer's basis has rank N; raise the suite's `sampling: count` to ≥ \(width)")
         }
     }
 
@@ -98,12 +103,7 @@ extension ClaimContext {
         let sampling = try requireSampling(claim)
         let key = "lot-bases/\(modelTag)/\(sampling.corpus)/\(sampling.count)/\(sampling.tokens)"
         // Refuse before running the model: with N < D the bases cannot span ℝ^D.
-        let width = try model().configuration.modelWidth
-        guard sampling.count >= width else {
-            throw ClaimError.insufficientData(
-                "\(claim) needs at least as many trajectories as the model width (N = \(sampling.count) < D = \(width)), "
-                    + "otherwise each layer's basis has rank N; raise `sampling: count` to ≥ \(width)")
-        }
+        try TrajectoryBases.requireSpanning(count: sampling.count, width: model().configuration.modelWidth, claim: claim)
         let states = try lastPositionStates(.chunks)
         return try resources.memoized(key) {
             try TrajectoryBases(states: Array(states.residual.dropFirst()), claim: claim)

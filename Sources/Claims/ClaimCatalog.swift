@@ -5,7 +5,9 @@ public enum ClaimCatalog {
         TD2Densification(),
         TD3Acceleration(),
         TD7PerturbationRecovery(),
+        LoT1LowRankTrajectories(),
         LoT2Truncation(),
+        LoT3GaussianResiduals(),
     ]
 
     public static var registry: ClaimRegistry { ClaimRegistry(all) }

@@ -1,0 +1,176 @@
+import Analysis
+import Foundation
+
+/// LoT-3 — a linear rotate-and-stretch model plus Gaussian noise extrapolates x(t) to x(t+τ)
+/// (Sarfati et al., *Lines of Thought in LLMs*, Eq. 1–2, Figs. 3–4, A4–A10).
+///
+/// Method (claims spec §2 LoT-3, Computation steps 1–5), on the LoT-1 trajectories
+/// (Walden chunks, last token, h_1…h_L pre-norm, uncentered SVD per layer, N ≥ D):
+/// 1. Align bases: ψ(1) = U(1); each column of ψ(t−1), in order, takes the unused column of
+///    U(t) with the largest |⟨·,·⟩|, σ(t) is permuted the same way, and the sign is flipped so
+///    ⟨ψ_i(t−1), ψ_i(t)⟩ ≥ 0 (``TrajectoryBases``).
+/// 2. For every pair t < t₂ (τ = t₂ − t): X̃ = ψ(t₂)·diag(σ(t₂)/σ(t))·ψ(t)ᵀ·X(t), δ = X(t₂) − X̃.
+/// 3. Per Cartesian coordinate i over the N trajectories: μ_i, σ_i² (divisor N−1) and the excess
+///    kurtosis κ_i = m₄/m₂² − 3 (population moments, as MATLAB's `kurtosis` − 3).
+/// 4. A1 = mean_i |μ_i|/σ_i; A2 = ln(mean_i σ_i²), with mean_i ln σ_i² recorded alongside;
+///    A3 = mean_i |κ_i|. **Every logarithm is natural**, so λ is in nats per layer.
+/// 5. Fits A2 = ln α + λ·(t+τ) over the interior pairs (t ≥ 2, t₂ ≤ L−1) and over all pairs,
+///    with R²; and A2 = c₀ + c₁·(t+τ) + c₂·t over all pairs, which tests that the noise
+///    variance depends on t+τ alone.
+///
+/// Metrics: `A2_tau<τ>` at layer t for every pair; `A1_tau1`, `A2_mean_log_tau1`, `A3_tau1`
+/// at layer t; the fit coefficients and the scalars the criteria read.
+///
+/// Pass: A1 ≤ 0.1 for every τ = 1 pair with t ≥ 3; interior fit R² ≥ 0.8 and λ in [0.1, 0.4];
+/// |c₂| ≤ 0.3·c₁; the mean A3 of the τ = 1 pairs with t in the middle third (L/3 < t ≤ 2L/3) ≤ 0.6.
+/// Optional per the spec and not applied: the 10×MAD outlier-trajectory filter.
+/// Control `random-init` must come out refuted through the fit (λ < 0.1 or R² < 0.8: its
+/// residual variance grows like a logarithm, not exponentially). Kurtosis does not separate
+/// the two (a Llama-style random init gives near-Gaussian residuals), so A3 is not what rejects it.
+public struct LoT3GaussianResiduals: Claim {
+    public let id = "LoT-3"
+    public let title = "A linear rotate-and-stretch model plus Gaussian noise extrapolates trajectories"
+    public let source = "Sarfati, Liu, Boullé & Earls 2025, Lines of Thought in LLMs (arXiv 2410.01545), Eq. 1–2, Figs. 3–4, A4–A10"
+    public let controls = [RandomInitialization.controlName]
+
+    public init() {}
+
+    /// The moment aggregates of one pair's residuals.
+    struct PairAggregates: Sendable, Equatable {
+        var t: Int, t2: Int
+        /// mean_i |μ_i|/σ_i.
+        var a1: Double
+        /// ln(mean_i σ_i²).
+        var a2: Double
+        /// mean_i ln σ_i².
+        var a2MeanLog: Double
+        /// mean_i |κ_i|.
+        var a3: Double
+        var tau: Int { t2 - t }
+    }
+
+    public func run(_ context: ClaimContext) throws -> ClaimOutcome {
+        try context.requireKnownSubject(self)
+        let bases = try context.trajectoryBases(claim: id)
+        let layers = bases.layerCount
+        guard layers >= 4 else {
+            throw ClaimError.insufficientData("\(id) fits interior pairs (t ≥ 2, t₂ ≤ L−1); the model has only \(layers) blocks")
+        }
+        let pairs = Self.residualAggregates(bases)
+
+        var metrics: [Metric] = []
+        for pair in pairs {
+            metrics.append(Metric("A2_tau\(pair.tau)", layer: pair.t, unit: "ln variance", value: pair.a2))
+            if pair.tau == 1 {
+                metrics.append(Metric("A1_tau1", layer: pair.t, unit: "|mean|/sd", value: pair.a1))
+                metrics.append(Metric("A2_mean_log_tau1", layer: pair.t, unit: "ln variance", value: pair.a2MeanLog))
+                metrics.append(Metric("A3_tau1", layer: pair.t, unit: "|excess kurtosis|", value: pair.a3))
+            }
+        }
+
+        let interior = pairs.filter { $0.t >= 2 && $0.t2 <= layers - 1 }
+        let interiorFit = try LinearFit(x: interior.map { Double($0.t2) }, y: interior.map(\.a2))
+        let allFit = try LinearFit(x: pairs.map { Double($0.t2) }, y: pairs.map(\.a2))
+        let separation = try LinearFit(
+            predictors: Matrix(pairs.map { [Double($0.t2), Double($0.t)] }), response: pairs.map(\.a2))
+        let lambda = interiorFit.slopes[0]
+        let c1 = separation.slopes[0], c2 = separation.slopes[1]
+
+        let steps = pairs.filter { $0.tau == 1 }
+        let a1Late = steps.filter { $0.t >= 3 }.map(\.a1).max() ?? .nan
+        let middle = steps.filter { $0.t > layers / 3 && $0.t <= 2 * layers / 3 }
+        let a3Middle = Statistics.mean(middle.map(\.a3))
+        metrics += [
+            Metric("lambda_interior", unit: "nats/layer", value: lambda),
+            Metric("log_alpha_interior", unit: "nats", value: interiorFit.intercept),
+            Metric("r2_interior", unit: "R²", value: interiorFit.rSquared),
+            Metric("lambda_all", unit: "nats/layer", value: allFit.slopes[0]),
+            Metric("log_alpha_all", unit: "nats", value: allFit.intercept),
+            Metric("r2_all", unit: "R²", value: allFit.rSquared),
+            Metric("c0", unit: "nats", value: separation.intercept),
+            Metric("c1", unit: "nats/layer", value: c1),
+            Metric("c2", unit: "nats/layer", value: c2),
+            Metric("r2_separation", unit: "R²", value: separation.rSquared),
+            Metric("A1_max_tau1_late", unit: "|mean|/sd", value: a1Late),
+            Metric("A1_max", unit: "|mean|/sd", value: pairs.map(\.a1).max() ?? .nan),
+            Metric("A3_middle_third", unit: "|excess kurtosis|", value: a3Middle),
+            Metric("pairs", unit: "count", value: Double(pairs.count)),
+        ]
+
+        let criteria = [
+            Criterion("A1 ≤ 0.1 for every τ = 1 pair with t ≥ 3", observed: a1Late, passed: a1Late <= 0.1),
+            Criterion("interior fit R² ≥ 0.8", observed: interiorFit.rSquared, passed: interiorFit.rSquared >= 0.8),
+            Criterion("interior fit λ in [0.1, 0.4] per layer", observed: lambda, passed: lambda >= 0.1 && lambda <= 0.4),
+            Criterion("|c₂|/c₁ ≤ 0.3 with c₁ > 0 (variance depends on t+τ only)", observed: abs(c2) / c1,
+                      passed: c1 > 0 && abs(c2) <= 0.3 * c1),
+            Criterion("middle-third A3 at τ = 1 ≤ 0.6", observed: a3Middle, passed: a3Middle <= 0.6),
+        ]
+        return ClaimOutcome(judging: criteria, metrics: metrics, notes: [
+            "N = \(bases.sampleCount) trajectories, D = \(bases.width), \(pairs.count) pairs; natural logarithms",
+            "no outlier filter applied (the spec's optional 10×MAD norm filter is not used)",
+        ])
+    }
+
+    /// Steps 2–4 for every pair t < t₂, as GEMMs: the coordinates C(t) = X(t)·ψ(t) once per t,
+    /// then per pair X̃ = (C(t)·diag(σ(t₂)/σ(t)))·ψ(t₂)ᵀ.
+    static func residualAggregates(_ bases: TrajectoryBases) -> [PairAggregates] {
+        let layers = bases.layerCount, n = bases.sampleCount, d = bases.width
+        var result: [PairAggregates] = []
+        result.reserveCapacity(layers * (layers - 1) / 2)
+        for t in 1..<layers {
+            // ψ(t) is stored row-wise (row i = ψ_i), so C = X·ψ(t) is X times the stored matrix transposed.
+            let coordinates = Matrix.product(bases.states[t - 1], bases.aligned[t - 1], transposeRight: true)
+            let from = bases.alignedSingularValues[t - 1]
+            for t2 in (t + 1)...layers {
+                let to = bases.alignedSingularValues[t2 - 1]
+                var stretched = coordinates
+                stretched.withUnsafeMutableStorage { c in
+                    let scale = (0..<d).map { to[$0] / from[$0] }
+                    for r in 0..<n {
+                        for i in 0..<d { c[r * d + i] *= scale[i] }
+                    }
+                }
+                let predicted = Matrix.product(stretched, bases.aligned[t2 - 1])
+                result.append(aggregates(actual: bases.states[t2 - 1], predicted: predicted, t: t, t2: t2))
+            }
+        }
+        return result
+    }
+
+    /// Step 3–4: the per-coordinate moments of δ = actual − predicted and their averages.
+    static func aggregates(actual: Matrix, predicted: Matrix, t: Int, t2: Int) -> PairAggregates {
+        let n = actual.rows, d = actual.columns
+        var mean = [Double](repeating: 0, count: d)
+        var second = [Double](repeating: 0, count: d)
+        var fourth = [Double](repeating: 0, count: d)
+        actual.storage.withUnsafeBufferPointer { x in
+            predicted.storage.withUnsafeBufferPointer { y in
+                for r in 0..<n {
+                    let row = r * d
+                    for i in 0..<d { mean[i] += x[row + i] - y[row + i] }
+                }
+                for i in 0..<d { mean[i] /= Double(n) }
+                for r in 0..<n {
+                    let row = r * d
+                    for i in 0..<d {
+                        let e = x[row + i] - y[row + i] - mean[i], e2 = e * e
+                        second[i] += e2
+                        fourth[i] += e2 * e2
+                    }
+                }
+            }
+        }
+        var a1 = 0.0, meanVariance = 0.0, meanLogVariance = 0.0, a3 = 0.0
+        for i in 0..<d {
+            let variance = second[i] / Double(n - 1)
+            let m2 = second[i] / Double(n), m4 = fourth[i] / Double(n)
+            a1 += abs(mean[i]) / variance.squareRoot()
+            meanVariance += variance
+            meanLogVariance += Foundation.log(variance)
+            a3 += abs(m4 / (m2 * m2) - 3)
+        }
+        let count = Double(d)
+        return PairAggregates(t: t, t2: t2, a1: a1 / count, a2: Foundation.log(meanVariance / count),
+                              a2MeanLog: meanLogVariance / count, a3: a3 / count)
+    }
+}

@@ -100,7 +100,7 @@ func reportRun(id: String, commit: String, time: Int64, model: String = "m0", th
         let model = r.chart.series.filter { $0.label.hasPrefix("model") }
         #expect(model.count == 3, "one line per comparable group")
         #expect(model[0].points.map(\.x) == [0, 1, 2] && model[0].points.map(\.y) == [0.84 * 0.9, 0.84 * 0.95, 0.84])
-        #expect(model[1].points.map(\.x) == [1] && model[2].points.map(\.x) == [0])
+        #expect(model[1].points.map(\.x) == [0] && model[2].points.map(\.x) == [1], "other groups in order of first appearance")
         #expect(r.caption.contains("model hash") && r.caption.contains("determinism class"))
         #expect(r.chart.xCategories?.count == 3 && r.chart.xCategories?[0].hasPrefix("aaaaaaa") == true)
 
@@ -122,8 +122,31 @@ func reportRun(id: String, commit: String, time: Int64, model: String = "m0", th
     }
 
     @Test func ticksAreRound() {
-        #expect(LineChart.niceTicks(0.03, 0.97, count: 6) == [0, 0.2, 0.4, 0.6000000000000001, 0.8, 1.0]
-                || LineChart.niceTicks(0.03, 0.97, count: 6).count == 6)
+        let ticks = LineChart.niceTicks(0.03, 0.97, count: 6)
+        #expect(zip(ticks, [0, 0.2, 0.4, 0.6, 0.8, 1.0]).allSatisfy { abs($0 - $1) < 1e-12 } && ticks.count == 6)
+        #expect(LineChart.tickLabel(0.6000000000000001) == "0.6")
         #expect(LineChart.logTicks(low: 1, high: 3) == [10, 20, 50, 100, 200, 500, 1000])
+    }
+
+    @Test func longNumbersInNotesAreShortened() {
+        #expect(ReportPage.roundingLongNumbers("pass: R ≥ 0.7 (observed 0.8419998926317291)") == "pass: R ≥ 0.7 (observed 0.842)")
+        #expect(ReportPage.roundingLongNumbers("cross-unit null -0.0013730726782951385") == "cross-unit null -0.001373")
+    }
+
+    static let chromium = URL(fileURLWithPath: "/usr/bin/chromium")
+
+    /// Headless Chromium renders the page without console errors and with every section in the DOM.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: chromium.path), "needs chromium (apt-get install chromium)"))
+    func rendersInHeadlessChromium() throws {
+        let temp = try TemporaryDirectory()
+        defer { temp.remove() }
+        let index = try HTMLReport.render(run: run, verdicts: Comparator.compare(run: run, baseline: nil), history: []).write(to: temp.url)
+        let result = try runProcess(Self.chromium, ["--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr", "--v=0",
+                                                    "--user-data-dir=\(temp.url.path)/profile", "--dump-dom", index.absoluteString])
+        #expect(result.status == 0)
+        #expect(!result.stderr.contains("CONSOLE"), "console messages: \(result.stderr)")
+        for needle in ["id=\"identity\"", "id=\"verdicts\"", "id=\"claim-td-1\"", "id=\"history\"", "<polyline"] {
+            #expect(result.stdout.contains(needle), "rendered DOM lacks \(needle)")
+        }
     }
 }

@@ -168,10 +168,36 @@ struct ReportPage {
     }
 
     /// A result note with its `pass:`/`fail:` prefix marked.
-    static func noteHTML(_ note: String) -> String {
+    static func noteHTML(_ raw: String) -> String {
+        let note = roundingLongNumbers(raw)
         if note.hasPrefix("pass:") { return "<span class=\"good-text\">✓</span> " + escapeXML(String(note.dropFirst(5))) }
         if note.hasPrefix("fail:") { return "<span class=\"bad-text\">✗</span> " + escapeXML(String(note.dropFirst(5))) }
         return "<span class=\"muted\">\(escapeXML(note))</span>"
+    }
+
+    /// Shortens numbers printed with full precision (`0.8419998926317291` → `0.842`); the run file keeps the exact values.
+    static func roundingLongNumbers(_ text: String) -> String {
+        var out = ""
+        var number = ""
+        func flush() {
+            if number.count > 7, let value = Double(number), number.contains(".") {
+                out += String(format: "%.4g", value)
+            } else {
+                out += number
+            }
+            number = ""
+        }
+        for character in text {
+            if character.isASCII && (character.isNumber || character == "." || (character == "-" && number.isEmpty)
+                || (character == "e" && !number.isEmpty)) {
+                number.append(character)
+            } else {
+                flush()
+                out.append(character)
+            }
+        }
+        flush()
+        return out
     }
 
     mutating func claimSection(_ id: String, claim: (any Claim)?, results: [ResultRecord], figures: ClaimFigureSet) {

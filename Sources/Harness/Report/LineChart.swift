@@ -39,7 +39,7 @@ struct LineChart: Sendable {
 
     static let width = 760.0
     static let height = 360.0
-    static let margin = (left: 64.0, right: 196.0, top: 34.0, bottom: 58.0)
+    static let margin = (left: 64.0, right: 210.0, top: 34.0, bottom: 58.0)
 
     /// The chart's points that can be drawn (finite, and positive on a log axis).
     private func drawable(_ points: [(x: Double, y: Double)]) -> [(x: Double, y: Double)] {
@@ -168,7 +168,7 @@ struct LineChart: Sendable {
         return out
     }
 
-    private static func clip(_ text: String) -> String { text.count > 24 ? String(text.prefix(23)) + "…" : text }
+    private static func clip(_ text: String) -> String { text.count > 27 ? String(text.prefix(26)) + "…" : text }
 
     /// Round-numbered ticks (1, 2, 5 × 10ⁿ steps) covering `low…high`.
     static func niceTicks(_ low: Double, _ high: Double, count: Int) -> [Double] {

@@ -98,7 +98,7 @@ enum ReportHistory {
                             guard let result = entry.run.results.first(where: { $0.claimID == claim && $0.subject == subject }),
                                   let value = ClaimFigures.scalar(result, name) else { return nil }
                             return (x: Double(position[revision(of: entry.run).key]!), y: value)
-                        }
+                        }.sorted { $0.x < $1.x }
                         guard !points.isEmpty else { continue }
                         series.append(ChartSeries(label: groups.count > 1 ? "\(subject) · series \(groupIndex + 1)" : subject,
                                                   points: points, colorSlot: ClaimFigures.slot(of: subject, in: subjects),

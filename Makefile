@@ -84,5 +84,5 @@ report-check: build
 	  grep -q "$$section" $(REPORT_DIR)/dom.html || { echo "error: the rendered report lacks $$section"; exit 1; }; done; \
 	for svg in $(REPORT_DIR)/*.svg; do python3 -c "import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1])" "$$svg" || { echo "error: $$svg is not well-formed XML"; exit 1; }; done; \
 	mkdir -p docs; $(REPORT_CHROMIUM) --screenshot=$(REPORT_DIR)/report.png "$$page" 2>/dev/null; \
-	if command -v convert >/dev/null; then convert $(REPORT_DIR)/report.png -colors 96 PNG8:docs/report.png; else cp $(REPORT_DIR)/report.png docs/report.png; fi; \
+	convert $(REPORT_DIR)/report.png -colors 96 PNG8:docs/report.png 2>/dev/null || cp $(REPORT_DIR)/report.png docs/report.png; \
 	echo "report-check: $$page renders without errors; screenshot docs/report.png ($$(du -k docs/report.png | cut -f1) KB)"

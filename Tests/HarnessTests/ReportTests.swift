@@ -1,3 +1,4 @@
+import Claims
 import Foundation
 import Testing
 import TestSupport
@@ -148,5 +149,24 @@ func reportRun(id: String, commit: String, time: Int64, model: String = "m0", th
         for needle in ["id=\"identity\"", "id=\"verdicts\"", "id=\"claim-td-1\"", "id=\"history\"", "<polyline"] {
             #expect(result.stdout.contains(needle), "rendered DOM lacks \(needle)")
         }
+    }
+
+    @Test func everyShippedClaimIsDescribed() {
+        for claim in ClaimCatalog.all {
+            #expect(claim.summary?.isEmpty == false, "\(claim.id) has no summary")
+            #expect(!claim.criteria.isEmpty, "\(claim.id) has no criteria")
+        }
+    }
+
+    @Test func claimsAndExplainCommands() throws {
+        let rbench = try #require(builtRBench(), "rbench must be built next to the test bundle")
+        let temp = try TemporaryDirectory()
+        defer { temp.remove() }
+        let list = try runProcess(rbench, ["claims", "--json"], in: temp.url)
+        #expect(list.status == 0 && list.stdout.contains("\"id\" : \"TD-1\"") && list.stdout.contains("random-init"))
+        let explain = try runProcess(rbench, ["explain", "td-2"], in: temp.url)
+        #expect(explain.status == 0 && explain.stdout.contains("Pass criteria") && explain.stdout.contains("Δρ"))
+        let unknown = try runProcess(rbench, ["explain", "XX-9"], in: temp.url)
+        #expect(unknown.status != 0 && unknown.stderr.contains("rbench claims"))
     }
 }

@@ -72,3 +72,22 @@ bench: build $(SMOLLM2_FILE)
 
 clean:
 	rm -rf .build
+
+# Renders the HTML report of the latest complete run in headless Chromium and fails on a console
+# error or a missing section; saves the screenshot as docs/report.png (palette-reduced when ImageMagick is present).
+REPORT_DIR ?= results/report
+REPORT_CHROMIUM = chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1280,2000
+.PHONY: report-check
+report-check: build
+	@command -v chromium >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+	$(RBENCH) report --history --out $(REPORT_DIR)
+	@page="file://$(abspath $(REPORT_DIR))/index.html"; \
+	$(REPORT_CHROMIUM) --enable-logging=stderr --v=0 --dump-dom "$$page" > $(REPORT_DIR)/dom.html 2> $(REPORT_DIR)/chromium.log || { echo "error: chromium failed on $$page (see $(REPORT_DIR)/chromium.log)"; exit 1; }; \
+	if grep -E "CONSOLE|Uncaught|SyntaxError" $(REPORT_DIR)/chromium.log; then echo "error: console errors while rendering $$page"; exit 1; fi; \
+	for section in 'id="identity"' 'id="regressions"' 'id="verdicts"' 'class="claim"' 'id="history"' '<svg '; do \
+	  grep -q "$$section" $(REPORT_DIR)/dom.html || { echo "error: the rendered report lacks $$section"; exit 1; }; done; \
+	for svg in $(REPORT_DIR)/*.svg; do python3 -c "import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1])" "$$svg" || { echo "error: $$svg is not well-formed XML"; exit 1; }; done; \
+	mkdir -p docs; $(REPORT_CHROMIUM) --screenshot=$(REPORT_DIR)/report.png "$$page" 2>/dev/null; \
+	convert $(REPORT_DIR)/report.png -colors 96 PNG8:docs/report.png 2>/dev/null || cp $(REPORT_DIR)/report.png docs/report.png; \
+	echo "report-check: $$page renders without errors; screenshot docs/report.png ($$(du -k docs/report.png | cut -f1) KB)"

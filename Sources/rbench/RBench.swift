@@ -8,7 +8,7 @@ struct RBench: ParsableCommand {
         abstract: "Reproducibility harness for claims about the residual stream of transformer language models.",
         discussion: ExitCodes.help,
         subcommands: [RunCommand.self, CheckCommand.self, RunsCommand.self, HistoryCommand.self, CompareCommand.self,
-                      BaselineCommand.self, ImportCommand.self,
+                      BaselineCommand.self, ImportCommand.self, ReportCommand.self, ClaimsCommand.self, ExplainCommand.self,
                       Trace.self, Tokenize.self, Generate.self, Bench.self, TestHoldRunCommand.self]
     )
 }

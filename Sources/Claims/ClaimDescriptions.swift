@@ -1,0 +1,144 @@
+/// What a claim measures and how it is judged, in prose, for `rbench explain` and reports.
+public struct ClaimDescription: Sendable, Equatable {
+    /// What the check measures, in a few sentences.
+    public var summary: String
+    /// The pass criteria, one per line.
+    public var criteria: [String]
+    /// What the controls are and what they must do.
+    public var controls: String
+    /// Numbers the paper reported and the ones the SmolLM2 pilot measured.
+    public var reference: String
+}
+
+/// Descriptions of the spec's claims by id (summarised from `shared/claims/README.md`).
+///
+/// Kept apart from the claim types so claims being written elsewhere can gain a description
+/// without touching their files; a claim with no entry simply has none.
+public enum ClaimDescriptions {
+    /// The description of claim `id`, if one is written.
+    public static func description(of id: String) -> ClaimDescription? { all[id] }
+
+    public static let all: [String: ClaimDescription] = [
+        "TD-1": ClaimDescription(
+            summary: """
+            Takes the last-token residual state of WikiText paragraphs at every layer and, for each pair of \
+            consecutive states and each unit, correlates the unit with itself across samples (Pearson). med_r(k) is \
+            the median over units for transition k, frac50(k) the share of units above 0.5, and R the median of \
+            med_r over block transitions after the first. The same is done on the sub-layer sequence to compare \
+            within-layer (attention → MLP) with across-layer correlation.
+            """,
+            criteria: ["R ≥ 0.7",
+                       "frac50 ≥ 0.9 for at least 90 % of transitions (h₀→h₁ excluded)",
+                       "within-layer mean correlation > across-layer mean",
+                       "each null pairing (shuffle, cross-unit, rotated-basis) has median |r| ≤ 0.10"],
+            controls: """
+            shuffle pairs sample n with another sample at the next layer; cross-unit pairs unit u with a different \
+            unit; rotated-basis looks at the next layer through a random rotation. All three must be refuted. \
+            random-init is a positive comparison, not a control: h_{l+1} = h_l + f(h_l) with a small f makes \
+            continuity almost automatic, so it passes too and is recorded as informational.
+            """,
+            reference: """
+            Paper (Llama 3.1 8B, Fig. 1C): high unit correlation between consecutive layers; values not published. \
+            Pilot on SmolLM2: med_r 0.08 for h₀→h₁, then 0.80–0.92; R = 0.84; frac50 0.98–1.00; within 0.958 vs \
+            across 0.851; nulls 0.03 (shuffle) and 0.05 (cross-unit); random-init R = 0.96.
+            """),
+        "TD-2": ClaimDescription(
+            summary: """
+            Measures how dense the residual state is at each layer with the Hoyer density ρ = (‖x‖₁/‖x‖₂)²/D, \
+            averaged over samples: over all units, without the five massive-activation units, and as the share \
+            of units above the state's RMS. The trend is the Spearman correlation of ρ (without massive units) \
+            with depth and Δρ, the last third's mean minus the first third's.
+            """,
+            criteria: ["Spearman(layer, ρ without massive units) ≥ 0.5",
+                       "Δρ (last third − first third) ≥ 0.05"],
+            controls: "random-init must be refuted: its density stays flat (about 0.64, the Gaussian value).",
+            reference: """
+            Paper (Fig. 1B and the author's thread): sparse early, dense late; no numbers published. Pilot on \
+            SmolLM2: ρ without massive units 0.41 → 0.59 from early to late layers, while ρ over all units stays \
+            flat at 0.27–0.33 (massive units dominate it); random-init flat at 0.64.
+            """),
+        "TD-3": ClaimDescription(
+            summary: """
+            Measures how far the residual stream moves per layer: the velocity ‖h_{l+1} − h_l‖, the relative \
+            velocity, the norm and the cosine between consecutive states. The acceleration ratio A is the mean \
+            velocity over the last third of the layers divided by that over the middle third.
+            """,
+            criteria: ["acceleration ratio A ≥ 2",
+                       "Spearman(layer, velocity) ≥ 0.6",
+                       "the rising-cosine part is informational only"],
+            controls: "random-init must be refuted on A ≥ 2 (its velocity grows steadily, without a late surge).",
+            reference: """
+            Paper (author's thread): the stream accelerates and consecutive states align more with depth. Pilot on \
+            SmolLM2: A ≈ 4.6, Spearman(v) = 0.86, norm 50 → 932; the cosine is flat near 0.96 (Spearman −0.15), \
+            so the alignment part does not reproduce; random-init A ≈ 1.01 with Spearman(v) = 0.92.
+            """),
+        "TD-7": ClaimDescription(
+            summary: """
+            Pushes the last position's state off course at one block input (a shift in the top-two PCA plane, a \
+            teleport within that plane, or a random direction of the same size) and follows the difference to the \
+            final state. The kept fraction κ = ⟨Δ_L, δ⟩/‖δ‖² is 1 when the push is carried along unchanged and \
+            below 1 when the model counteracts it.
+            """,
+            criteria: ["κ ≤ 0.5 at the two earliest injection layers",
+                       "Spearman(injection layer, κ) ≥ 0.8",
+                       "the PCA-space return ratio is recorded but not gated"],
+            controls: "random-init must keep the push: κ within [0.85, 1.2] at every injection layer.",
+            reference: """
+            Paper (third-party notes): teleported states return toward the trajectory in early layers. Pilot on \
+            SmolLM2 (injection at blocks 0/7/14/22/29, shift): κ = −0.48 / 0.10 / 0.39 / 0.74 / 1.21; random-init \
+            1.12 / 1.02 / 0.99 / 0.99 / 1.00; amplification 24 → 1.7, so the model transforms the push rather \
+            than erasing it.
+            """),
+        "LoT-1": ClaimDescription(
+            summary: """
+            Stacks the last-token states of many Walden chunks at each layer and takes the uncentered SVD. A fast \
+            decay of singular values means the trajectories lie on a low-dimensional manifold; it is summarised \
+            per layer by the participation ratio (Σσ²)²/Σσ⁴ and k90, the number of directions holding 90 % of \
+            the energy.
+            """,
+            criteria: ["median participation ratio over layers t ≥ 3 is ≤ 10",
+                       "k90 ≤ 0.25·D for every layer t ≥ 3"],
+            controls: "random-init must fail both (participation ratio ≥ 25 and k90 ≥ 0.3·D).",
+            reference: """
+            Paper (GPT-2 medium, Fig. 2a–b): fast singular-value decay, clusters stretching with depth. Pilot on \
+            SmolLM2: participation ratio 14.8 at t = 1 and 2.1–3.8 from t = 5; k90 123 at t = 1, then 42–112; \
+            random-init participation ratio 40–58 and k90 178–247.
+            """),
+        "LoT-2": ClaimDescription(
+            summary: """
+            Projects the last-position state onto its first K singular directions and measures how much the next \
+            token distribution changes (KL to the untruncated output), relative to the KL between unrelated \
+            consecutive chunks. Variant A truncates after every block, variant B only the final state.
+            """,
+            criteria: ["variant A: mean KL / baseline ≤ 0.10 at K = 256, decreasing in K",
+                       "variant B: K₁₀ (smallest K with ratio ≤ 0.10) ≤ 0.25·D"],
+            controls: "random-init is recorded only: its relative curve looks like the trained one.",
+            reference: """
+            Paper (GPT-2 medium, Fig. 2c): most of the output is recovered at K ≈ 256 (a quarter of D). Pilot on \
+            SmolLM2: baseline median 6.11 nats; variant B ratio 0.29 / 0.083 / 0.023 at K = 16 / 128 / 256, so \
+            K₁₀ = 128; variant A ratio 0.064 at K = 256.
+            """),
+        "LoT-3": ClaimDescription(
+            summary: """
+            Predicts the state τ layers ahead with a rotate-and-stretch map built from the aligned singular bases, \
+            and studies the residuals: their mean relative to their spread, their kurtosis, and whether their log \
+            variance grows linearly in t+τ (ln α + λ·(t+τ)) and depends on t+τ alone.
+            """,
+            criteria: ["|μ|/σ averaged over coordinates ≤ 0.1 for τ = 1 and t ≥ 3",
+                       "interior fit R² ≥ 0.8 and λ within [0.1, 0.4]",
+                       "variance depends on t+τ only: |c₂| ≤ 0.3·c₁",
+                       "middle-third mean |excess kurtosis| ≤ 0.6"],
+            controls: "random-init must fail the fit (λ < 0.1 or R² < 0.8); kurtosis is not used to reject it.",
+            reference: """
+            Paper (GPT-2 medium): α ≈ 0.64, λ ≈ 0.18; Llama 2 7B λ ≈ 0.27. Pilot on SmolLM2: λ = 0.185 (R² = 0.89) \
+            over all pairs, 0.181 (R² = 0.90) over interior pairs; random-init λ = 0.072, R² = 0.70.
+            """),
+    ]
+}
+
+extension Claim {
+    /// A few sentences on what the claim measures, when a description is written.
+    public var summary: String? { ClaimDescriptions.description(of: id)?.summary }
+    /// The pass criteria, one per line (empty without a description).
+    public var criteria: [String] { ClaimDescriptions.description(of: id)?.criteria ?? [] }
+}

@@ -1,0 +1,70 @@
+import ArgumentParser
+import Foundation
+import Harness
+import Recording
+
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Write a self-contained HTML report (with SVG charts) of recorded runs (default: the latest complete run).",
+        discussion: "Writes OUT/index.html and every chart as OUT/<figure>.svg. With several runs, each goes to OUT/<run-id-prefix>/ and OUT/index.html links them.")
+
+    @Argument(help: "Run ids (or prefixes) or commit shas (prefixes).")
+    var runReferences: [String] = []
+
+    @Option(help: "The folder to write the report into.")
+    var out: String
+
+    @Flag(help: "Add every scalar metric across revisions (runs of the same suite in the database).")
+    var history = false
+
+    @OptionGroup var store: StoreOptions
+
+    func run() throws {
+        try withExitCodes {
+            let results = try store.openStore()
+            let ids = try runReferences.isEmpty ? [results.resolveRun(nil)] : runReferences.map { try results.resolveRun($0) }
+            let outURL = URL(fileURLWithPath: out)
+            var allRuns: [RunRecord]?
+            var written: [(run: RunRecord, page: URL)] = []
+            for id in ids {
+                let record = try results.loadRun(id: id)
+                let verdicts = record.status == .complete ? try Comparator.compare(run: record, baselinesDirectory: store.baselinesURL) : []
+                if history && allRuns == nil {
+                    allRuns = try results.runs(limit: 100_000).filter { $0.status == .complete }.map { try results.loadRun(id: $0.id) }
+                }
+                let report = HTMLReport.render(run: record, verdicts: verdicts,
+                                               history: history ? allRuns?.filter { $0.suite == record.suite } : nil,
+                                               baseline: try baseline(for: record))
+                let directory = ids.count == 1 ? outURL : outURL.appendingPathComponent(String(id.prefix(8)))
+                written.append((record, try report.write(to: directory)))
+                print("wrote \(directory.appendingPathComponent("index.html").path) (\(report.charts.count) charts)")
+            }
+            if ids.count > 1 { try writeIndex(written, to: outURL) }
+        }
+    }
+
+    /// The baseline file `rbench check` would judge the run against (own class first), if any.
+    func baseline(for run: RunRecord) throws -> BaselineFile? {
+        let classes = BaselineFile.classes(in: store.baselinesURL, suite: run.suite)
+        let ownClass = run.environment.determinismClass
+        guard let chosen = classes.contains(ownClass) ? ownClass : classes.first else { return nil }
+        return try BaselineFile.load(BaselineFile.url(in: store.baselinesURL, suite: run.suite, determinismClass: chosen))
+    }
+
+    func writeIndex(_ pages: [(run: RunRecord, page: URL)], to directory: URL) throws {
+        let items = pages.map { entry in
+            let commit = entry.run.revision.commitSHA.map { String($0.prefix(7)) } ?? "no commit"
+            return "<li><a href=\"\(String(entry.run.id.prefix(8)))/index.html\">\(entry.run.suite) · \(commit)\(entry.run.revision.isDirty ? "+dirty" : "") · \(entry.run.id)</a></li>"
+        }.joined(separator: "\n")
+        let html = """
+            <!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="color-scheme" content="light dark">
+            <title>rbench reports</title></head><body style="font-family:system-ui,sans-serif"><h1>rbench reports</h1><ul>
+            \(items)
+            </ul></body></html>
+            """
+        do { try html.write(to: directory.appendingPathComponent("index.html"), atomically: true, encoding: .utf8) } catch {
+            throw HarnessError.badInput("cannot write \(directory.path)/index.html: \(error.localizedDescription)")
+        }
+    }
+}

@@ -65,7 +65,9 @@ test: deps $(SMOLLM2_FILE) $(GEMMA3_FILE)
 run: build $(SMOLLM2_FILE)
 	@mkdir -p results
 	$(RBENCH) run --suite $(SUITE) --markdown results/summary.md; status=$$?; \
-	echo "results: results/rbench.sqlite, run files in results/runs/, summary in results/summary.md"; exit $$status
+	$(RBENCH) report --out results/report --history >/dev/null && \
+	echo "results: results/rbench.sqlite, run files in results/runs/, summary in results/summary.md" && \
+	echo "report: $$(pwd)/results/report/index.html"; exit $$status
 
 bench: build $(SMOLLM2_FILE)
 	$(RBENCH) bench --model $(SMOLLM2_FILE)

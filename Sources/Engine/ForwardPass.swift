@@ -119,14 +119,7 @@ extension LanguageModel {
         let x = UnsafeMutablePointer<Float>.allocate(capacity: rows * d)
         defer { x.deallocate() }
         let scale = c.traits.embeddingScale
-        weights.tokenEmbedding.withUnsafeBufferPointer { embedding in
-            forEachWorker(workers) { worker in
-                for r in share(of: rows, worker: worker, workers: workers) {
-                    let source = embedding.baseAddress! + tokens[r] * d, row = x + r * d
-                    for i in 0..<d { row[i] = source[i] * scale }
-                }
-            }
-        }
+        weights.tokenEmbedding.gather(tokens, scale: scale, into: x, workers: workers)
         let workspace = Workspace(rows: rows, configuration: c)
 
         // Attention work items are (prompt, head) pairs, costing ~t² each, dealt out by cost.

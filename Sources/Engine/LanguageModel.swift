@@ -3,7 +3,8 @@ import GGUF
 
 /// A transformer language model ready to run on the CPU.
 ///
-/// Weights are dequantized to Float32 once at load; the model is immutable afterwards and
+/// Weights are dequantized to Float32 once at load (a very large embedding table stays quantized and is
+/// dequantized row by row, see `EmbeddingTable`); the model is immutable afterwards and
 /// can be shared across threads.
 ///
 /// ```swift

@@ -16,12 +16,13 @@ struct BlockWeights: Sendable {
     var postFeedForwardNorm: [Float] = []
 }
 
-/// All weights of a model, dequantized once to Float32.
+/// All weights of a model, dequantized once to Float32 (except a very large embedding table,
+/// see ``EmbeddingTable``).
 struct ModelWeights: Sendable {
-    var tokenEmbedding: [Float]  // [vocabularySize, modelWidth]; also the tied unembedding
+    var tokenEmbedding: EmbeddingTable  // [vocabularySize, modelWidth]; also the tied unembedding
     var outputNorm: [Float]
     /// A separate unembedding when the file has `output.weight`; `nil` when tied.
-    var output: [Float]?
+    var output: EmbeddingTable?
     var blocks: [BlockWeights]
 }
 
@@ -29,20 +30,23 @@ extension ModelWeights {
     /// Dequantizes every tensor the configuration needs, checking each shape.
     init(gguf: GGUFFile, configuration c: ModelConfiguration) throws {
         let file = gguf.url.lastPathComponent
-        func load(_ name: String, _ shape: [Int]) throws -> [Float] {
+        func info(_ name: String, _ shape: [Int]) throws -> GGUFTensorInfo {
             let info = try gguf.tensorInfo(named: name)
             var dims = info.dimensions
             while dims.count > shape.count, dims.last == 1 { dims.removeLast() }
             guard dims == shape else {
                 throw EngineError.shapeMismatch(file: file, tensor: name, expected: shape, found: info.dimensions)
             }
-            return try gguf.dequantize(info)
+            return info
+        }
+        func load(_ name: String, _ shape: [Int]) throws -> [Float] {
+            try gguf.dequantize(info(name, shape))
         }
         let d = c.modelWidth
-        tokenEmbedding = try load("token_embd.weight", [d, c.vocabularySize])
+        tokenEmbedding = try EmbeddingTable(gguf: gguf, tensor: info("token_embd.weight", [d, c.vocabularySize]))
         outputNorm = try load("output_norm.weight", [d])
         if gguf.tensors.contains(where: { $0.name == "output.weight" }) {
-            output = try load("output.weight", [d, c.vocabularySize])
+            output = try EmbeddingTable(gguf: gguf, tensor: info("output.weight", [d, c.vocabularySize]))
         } else {
             output = nil
         }
@@ -81,7 +85,7 @@ extension ModelWeights {
         }
         let ones = { (n: Int) in [Float](repeating: 1, count: n) }
         let d = c.modelWidth
-        tokenEmbedding = matrix(c.vocabularySize, d)
+        tokenEmbedding = EmbeddingTable(dense: matrix(c.vocabularySize, d), rowLength: d)
         outputNorm = ones(d)
         output = nil
         blocks = (0..<c.blockCount).map { _ in
@@ -103,5 +107,5 @@ extension ModelWeights {
         }
     }
 
-    var unembedding: [Float] { output ?? tokenEmbedding }
+    var unembedding: EmbeddingTable { output ?? tokenEmbedding }
 }

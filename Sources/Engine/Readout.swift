@@ -23,14 +23,12 @@ extension LanguageModel {
 
     /// Logits for vectors that already went through the final norm.
     public func logits(fromNormalized normalized: [Float], rows: Int) -> [Float] {
-        let d = configuration.modelWidth, v = configuration.vocabularySize
+        let v = configuration.vocabularySize
+        precondition(normalized.count == rows * configuration.modelWidth, "logits: expected \(rows)×\(configuration.modelWidth) values")
         var out = [Float](repeating: 0, count: rows * v)
         normalized.withUnsafeBufferPointer { x in
             out.withUnsafeMutableBufferPointer { o in
-                weights.unembedding.withUnsafeBufferPointer { w in
-                    gemmTransposedB(m: rows, n: v, k: d, a: x.baseAddress!, lda: d, b: w.baseAddress!, ldb: d,
-                                    c: o.baseAddress!, ldc: v)
-                }
+                weights.unembedding.scores(x.baseAddress!, rows: rows, into: o.baseAddress!)
             }
         }
         return out

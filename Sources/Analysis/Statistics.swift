@@ -202,13 +202,7 @@ public enum Statistics {
     }
 
     /// ln Σ exp(xᵢ), computed stably by shifting by the maximum.
-    public static func logSumExp(_ x: [Double]) -> Double {
-        guard let top = x.max() else { return -.infinity }
-        guard top.isFinite else { return top }
-        var sum = 0.0
-        for v in x { sum += exp(v - top) }
-        return top + log(sum)
-    }
+    public static func logSumExp(_ x: [Double]) -> Double { logSumExp(x, widen: { $0 }) }
 
     /// The log-softmax xᵢ − logSumExp(x).
     public static func logSoftmax(_ x: [Double]) -> [Double] {
@@ -221,24 +215,50 @@ public enum Statistics {
     /// Follows the LoT code: probabilities that are exactly 0 after exponentiating the Float64
     /// log-softmax are replaced by machine epsilon (2.22e-16) in both p and q; there is no renormalization.
     public static func klDivergence(logitsP: [Double], logitsQ: [Double]) -> Double {
-        precondition(logitsP.count == logitsQ.count,
-                     "Statistics.klDivergence: vocabularies differ (\(logitsP.count) vs \(logitsQ.count))")
-        let logP = logSoftmax(logitsP), logQ = logSoftmax(logitsQ)
-        var kl = 0.0
-        for i in logP.indices {
-            var p = exp(logP[i]), lp = logP[i]
-            if p == 0 {
-                p = .ulpOfOne
-                lp = log(Double.ulpOfOne)
-            }
-            let lq = exp(logQ[i]) == 0 ? log(Double.ulpOfOne) : logQ[i]
-            kl += p * (lp - lq)
+        logitsP.withUnsafeBufferPointer { p in
+            logitsQ.withUnsafeBufferPointer { q in klDivergence(p, q, widen: { $0 }) }
         }
-        return kl
     }
 
     /// KL(p ‖ q) from Float32 logits (widened to Float64 first).
     public static func klDivergence(logitsP: [Float], logitsQ: [Float]) -> Double {
-        klDivergence(logitsP: logitsP.map(Double.init), logitsQ: logitsQ.map(Double.init))
+        logitsP.withUnsafeBufferPointer { p in
+            logitsQ.withUnsafeBufferPointer { q in klDivergence(logitsP: p, logitsQ: q) }
+        }
+    }
+
+    /// KL(p ‖ q) from Float32 logits in place, e.g. rows of a `[rows × vocabulary]` buffer.
+    public static func klDivergence(logitsP: UnsafeBufferPointer<Float>, logitsQ: UnsafeBufferPointer<Float>) -> Double {
+        klDivergence(logitsP, logitsQ, widen: Double.init)
+    }
+
+    private static func logSumExp<C: Collection>(_ x: C, widen: (C.Element) -> Double) -> Double {
+        guard let top = x.lazy.map(widen).max() else { return -.infinity }
+        guard top.isFinite else { return top }
+        var sum = 0.0
+        for v in x { sum += exp(widen(v) - top) }
+        return top + log(sum)
+    }
+
+    private static func klDivergence<E>(_ logitsP: UnsafeBufferPointer<E>, _ logitsQ: UnsafeBufferPointer<E>,
+                                        widen: (E) -> Double) -> Double {
+        precondition(logitsP.count == logitsQ.count,
+                     "Statistics.klDivergence: vocabularies differ (\(logitsP.count) vs \(logitsQ.count))")
+        let normalizerP = logSumExp(logitsP, widen: widen), normalizerQ = logSumExp(logitsQ, widen: widen)
+        let floor = log(Double.ulpOfOne)
+        var kl = 0.0
+        for i in logitsP.indices {
+            var lp = widen(logitsP[i]) - normalizerP
+            var p = exp(lp)
+            if p == 0 {
+                p = .ulpOfOne
+                lp = floor
+            }
+            var lq = widen(logitsQ[i]) - normalizerQ
+            // exp underflows to 0 only far below −700; skip the exponential above that.
+            if lq < -700, exp(lq) == 0 { lq = floor }
+            kl += p * (lp - lq)
+        }
+        return kl
     }
 }

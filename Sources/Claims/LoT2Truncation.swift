@@ -79,11 +79,15 @@ public struct LoT2Truncation: Claim {
             let finalStates = states.residual[blocks].rows(at: rows)
             let reference = model.logits(fromResiduals: Self.floats(finalStates), rows: rows.count)
             func referenceRow(_ r: Int) -> [Float] { Array(reference[r * vocabulary ..< (r + 1) * vocabulary]) }
-            for r in rows.indices {
-                let current = referenceRow(r)
-                if let previous { baseline.append(Statistics.klDivergence(logitsP: previous, logitsQ: current)) }
-                previous = current
+            // Consecutive pairs (r − 1, r); the first row pairs with the previous chunk's last.
+            if let previous { baseline.append(Statistics.klDivergence(logitsP: previous, logitsQ: referenceRow(0))) }
+            baseline += reference.withUnsafeBufferPointer { all in
+                Parallel.map(rows.count - 1) { r in
+                    Statistics.klDivergence(logitsP: UnsafeBufferPointer(rebasing: all[r * vocabulary ..< (r + 1) * vocabulary]),
+                                            logitsQ: UnsafeBufferPointer(rebasing: all[(r + 1) * vocabulary ..< (r + 2) * vocabulary]))
+                }
             }
+            previous = referenceRow(rows.count - 1)
             let heldOutRows = rows.indices.filter { rows[$0] >= half }
             for (slot, k) in ks.enumerated() {
                 let truncated = Self.project(finalStates, onto: Self.leading(k, of: finalBasis))
@@ -197,9 +201,14 @@ public struct LoT2Truncation: Claim {
     static func divergences(_ model: LanguageModel, _ truncated: Matrix, reference: [Float], referenceRows: [Int]) -> [Double] {
         let vocabulary = model.configuration.vocabularySize
         let logits = model.logits(fromResiduals: floats(truncated), rows: truncated.rows)
-        return referenceRows.enumerated().map { r, row in
-            Statistics.klDivergence(logitsP: Array(logits[r * vocabulary ..< (r + 1) * vocabulary]),
-                                    logitsQ: Array(reference[row * vocabulary ..< (row + 1) * vocabulary]))
+        return logits.withUnsafeBufferPointer { p in
+            reference.withUnsafeBufferPointer { q in
+                Parallel.map(referenceRows.count) { r in
+                    let row = referenceRows[r]
+                    return Statistics.klDivergence(logitsP: UnsafeBufferPointer(rebasing: p[r * vocabulary ..< (r + 1) * vocabulary]),
+                                                   logitsQ: UnsafeBufferPointer(rebasing: q[row * vocabulary ..< (row + 1) * vocabulary]))
+                }
+            }
         }
     }
 

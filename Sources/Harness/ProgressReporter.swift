@@ -182,14 +182,16 @@ public final class ProgressReporter: Sendable {
         return "▕" + String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled) + "▏"
     }
 
-    /// `64/256 sequences (25%) · 41.2/s · ETA 5 s`
+    /// `64/256 sequences (25%) · 41/s · ETA 5 s`, or `2/8 checks (25%) · 5.0 s each · ETA 30 s` when slow.
     static func counts(_ task: Task, time: Double) -> String {
         let percent = task.total > 0 ? task.done * 100 / task.total : 100
         var text = "\(task.done)/\(task.total) \(task.unit) (\(percent)%)"
         let elapsed = time - task.start
         if task.done > 0, elapsed > 0 {
             let rate = Double(task.done) / elapsed
-            text += " · " + String(format: rate >= 10 ? "%.0f/s" : rate >= 1 ? "%.1f/s" : "%.2f/s", rate)
+            // Slow work reads better as time per unit (a check every 49 s) than as 0.02/s.
+            text += " · " + (rate >= 10 ? String(format: "%.0f/s", rate) : rate >= 1 ? String(format: "%.1f/s", rate)
+                : 1 / rate < 10 ? String(format: "%.1f s each", 1 / rate) : String(format: "%.0f s each", 1 / rate))
             if task.done < task.total { text += " · ETA " + duration(Double(task.total - task.done) / rate) }
         }
         return text

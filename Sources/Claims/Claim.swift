@@ -170,14 +170,17 @@ public struct ClaimContext: Sendable {
     public var subject: Subject
     public var resources: any ClaimResources
     public var sampling: Sampling?
+    /// Observes long work (label, done, total), e.g. forward passes over a corpus; never changes results.
+    public var progress: (@Sendable (_ label: String, _ done: Int, _ total: Int) -> Void)?
 
     public init(parameters: ClaimParameters, seed: UInt64, subject: Subject, resources: any ClaimResources,
-                sampling: Sampling? = nil) {
+                sampling: Sampling? = nil, progress: (@Sendable (_ label: String, _ done: Int, _ total: Int) -> Void)? = nil) {
         self.parameters = parameters
         self.seed = seed
         self.subject = subject
         self.resources = resources
         self.sampling = sampling
+        self.progress = progress
     }
 }
 

@@ -47,7 +47,9 @@ extension ClaimContext {
             var hooks = (0...c.blockCount).map(HookPoint.residual)
             hooks += (0..<c.blockCount).map(HookPoint.residualMid)
             hooks.append(.finalNorm)
-            let capture = try model.capture(sequences, plan: CapturePlan(hooks: hooks))
+            let label = "forward passes, \(sampling.corpus) \(rule.rawValue), \(modelTag == "ri" ? "random-init" : "trained") model"
+            let capture = try model.capture(sequences, plan: CapturePlan(hooks: hooks),
+                                            progress: progress.map { report in { done, total in report(label, done, total) } })
             func matrix(_ hook: HookPoint) -> Matrix {
                 let h = capture.index(of: hook)!
                 var storage = [Double](repeating: 0, count: sequences.count * c.modelWidth)

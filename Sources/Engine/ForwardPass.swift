@@ -43,8 +43,12 @@ final class Workspace {
 
 extension LanguageModel {
     /// Runs `prompts` (token ids; each processed as one causal sequence) and keeps what `plan` asks for.
-    public func capture(_ prompts: [[Int]], plan: CapturePlan, interventions: [Intervention] = []) throws -> ActivationCapture {
-        try run(prompts, plan: plan, interventions: interventions, keepCache: false).capture
+    ///
+    /// `progress`, when given, is called on the calling thread with (prompts done, prompts in all)
+    /// before the first batch and after each one; it only observes.
+    public func capture(_ prompts: [[Int]], plan: CapturePlan, interventions: [Intervention] = [],
+                        progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws -> ActivationCapture {
+        try run(prompts, plan: plan, interventions: interventions, keepCache: false, progress: progress).capture
     }
 
     /// Like ``capture(_:plan:interventions:)``, and also returns the keys and values of every
@@ -55,7 +59,7 @@ extension LanguageModel {
     }
 
     func run(_ prompts: [[Int]], plan: CapturePlan, interventions: [Intervention],
-             keepCache: Bool) throws -> (capture: ActivationCapture, cache: PrefixCache?) {
+             keepCache: Bool, progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws -> (capture: ActivationCapture, cache: PrefixCache?) {
         try validate(prompts)
         let c = configuration
         for hook in plan.hooks {
@@ -82,6 +86,7 @@ extension LanguageModel {
         EngineThreads.run { workers in
             // Batches of whole prompts, at most maxBatchTokens tokens (a longer prompt runs alone).
             var start = 0
+            progress?(0, prompts.count)
             while start < prompts.count {
                 var end = start + 1
                 var tokens = prompts[start].count
@@ -92,6 +97,7 @@ extension LanguageModel {
                 runBatch(prompts, range: start..<end, plan: plan, interventions: interventions, ropeTables: ropeTables,
                          workers: workers, capture: &capture, keyValues: &keyValues, tokenOffsets: tokenOffsets)
                 start = end
+                progress?(end, prompts.count)
             }
         }
         let cache = keepCache ? PrefixCache(tokenOffsets: tokenOffsets, keyValues: keyValues) : nil

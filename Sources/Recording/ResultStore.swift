@@ -14,13 +14,48 @@ public struct RunSummary: Sendable, Equatable {
 }
 
 /// One point of a metric's history: the latest complete run at one revision.
-public struct HistoryPoint: Sendable, Equatable {
+public struct HistoryPoint: Sendable, Equatable, Codable {
     public var commitSHA: String?
     public var isDirty: Bool
     public var commitTime: Int64?
     public var runID: String
     public var check: String
     public var value: Double
+    /// What must be equal for two points to lie on one line (see ``HistoryPoint/Comparability``).
+    public var comparability: Comparability
+
+    /// Runs whose values may be joined: the same model, corpora, suite definition and determinism class.
+    public struct Comparability: Sendable, Hashable, Codable {
+        public var modelSHA256: String
+        public var suiteSHA256: String
+        /// The corpora as `name=sha256` pairs, sorted by name.
+        public var corporaSHA256: String
+        public var determinismClass: String
+
+        public init(modelSHA256: String, suiteSHA256: String, corporaSHA256: [String: String], determinismClass: String) {
+            self.modelSHA256 = modelSHA256
+            self.suiteSHA256 = suiteSHA256
+            self.corporaSHA256 = corporaSHA256.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+            self.determinismClass = determinismClass
+        }
+
+        public init(_ run: RunRecord) {
+            self.init(modelSHA256: run.modelSHA256, suiteSHA256: run.suiteSHA256, corporaSHA256: run.corporaSHA256,
+                      determinismClass: run.environment.determinismClass)
+        }
+
+        /// The inputs on which `self` differs from `other`, for the line that says why a history splits.
+        public func differences(from other: Comparability) -> [String] {
+            var fields: [String] = []
+            if modelSHA256 != other.modelSHA256 { fields.append("model hash (\(modelSHA256.prefix(7)) vs \(other.modelSHA256.prefix(7)))") }
+            if corporaSHA256 != other.corporaSHA256 { fields.append("corpus hashes") }
+            if suiteSHA256 != other.suiteSHA256 { fields.append("suite hash (\(suiteSHA256.prefix(7)) vs \(other.suiteSHA256.prefix(7)))") }
+            if determinismClass != other.determinismClass {
+                fields.append("determinism class (\(determinismClass.prefix(8)) vs \(other.determinismClass.prefix(8)))")
+            }
+            return fields
+        }
+    }
 }
 
 /// The SQLite results database (WAL, foreign keys, ≥ 5 s busy timeout, versioned migrations).
@@ -325,7 +360,8 @@ public final class ResultStore: Sendable {
         }
     }
 
-    /// One value per revision (the latest complete run there), oldest commit first.
+    /// One value per revision (the latest complete run there), oldest commit first; runs that are
+    /// not comparable (``HistoryPoint/Comparability``) give separate points, to be drawn as separate series.
     ///
     /// `metric` is a metric key (`name` or `name[layer]`), optionally prefixed by a check: `TD-1/model:corr[3]`.
     public func history(metric: String, suite: String? = nil) throws(RecordingError) -> [HistoryPoint] {
@@ -342,9 +378,10 @@ public final class ResultStore: Sendable {
                 let rows = try Row.fetchAll(db, sql: """
                     SELECT run.id AS run_id, run.started_at, revision.id AS revision_id, revision.commit_sha,
                         revision.is_dirty, revision.commit_time, result.claim_id, result.subject, metric.name,
-                        metric.layer, metric.value_bits
+                        metric.layer, metric.value_bits, run.model_sha256, run.suite_sha256, run.corpora_json,
+                        environment.determinism_class
                     FROM metric JOIN result ON result.id = metric.result_id JOIN run ON run.id = result.run_id
-                    JOIN revision ON revision.id = run.revision_id
+                    JOIN revision ON revision.id = run.revision_id JOIN environment ON environment.id = run.environment_id
                     WHERE run.status = 'complete' AND (? IS NULL OR run.suite_name = ?)
                     ORDER BY coalesce(revision.commit_time, 0), revision.id, run.started_at
                     """, arguments: [suite, suite])
@@ -356,11 +393,18 @@ public final class ResultStore: Sendable {
                     let rowKey = layer.map { "\(name)[\($0)]" } ?? name
                     let rowCheck = "\(row["claim_id"] as String)/\(row["subject"] as String)"
                     guard rowKey == filterKey, filterCheck == nil || filterCheck == rowCheck else { continue }
-                    let seriesKey = "\(row["revision_id"] as Int64)|\(rowCheck)"
+                    let corporaJSON: String = row["corpora_json"]
+                    let corpora = (try? JSONDecoder().decode([String: String].self, from: Data(corporaJSON.utf8))) ?? ["?": corporaJSON]
+                    let comparability = HistoryPoint.Comparability(
+                        modelSHA256: row["model_sha256"], suiteSHA256: row["suite_sha256"], corporaSHA256: corpora,
+                        determinismClass: row["determinism_class"])
+                    // Incomparable runs at one revision are separate points (never the latest of one another).
+                    let seriesKey = "\(row["revision_id"] as Int64)|\(rowCheck)|\(comparability.modelSHA256)|\(comparability.suiteSHA256)|\(comparability.corporaSHA256)|\(comparability.determinismClass)"
                     if latest[seriesKey] == nil { order.append(seriesKey) }
                     latest[seriesKey] = HistoryPoint(commitSHA: row["commit_sha"], isDirty: row["is_dirty"],
                                                      commitTime: row["commit_time"], runID: row["run_id"], check: rowCheck,
-                                                     value: FloatBits.double(fromStorage: row["value_bits"]))
+                                                     value: FloatBits.double(fromStorage: row["value_bits"]),
+                                                     comparability: comparability)
                 }
                 return order.compactMap { latest[$0] }
             }

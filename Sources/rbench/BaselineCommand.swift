@@ -5,11 +5,29 @@ import Recording
 struct BaselineCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "baseline", abstract: "Show, update or initialise the baseline files under Baselines/claims/.",
+        discussion: """
+        A baseline file holds, per suite and determinism class, the value of every metric of a \
+        reviewed run (bitwise within the class, with a tolerance across classes). `check` and \
+        `run` judge new runs against it.
+
+        Examples:
+          rbench baseline show --suite smoke
+          rbench baseline update --suite smoke --reason "engine: fused QKV changes rounding"
+          rbench baseline init --suite new-model
+        """,
         subcommands: [Update.self, Show.self, Init.self])
 
     struct Update: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Rewrite the baseline from a complete run at HEAD; only moved lines change (their epoch is bumped).")
+            abstract: "Rewrite the baseline from a complete run at HEAD; only moved lines change (their epoch is bumped).",
+            discussion: """
+            Refused on a dirty work tree (commit first) unless --allow-dirty. Commit the changed \
+            file with the code that moved the numbers.
+
+            Examples:
+              rbench baseline update --suite smoke --reason "tokenizer fix changes TD-2 samples"
+              rbench baseline update --suite paper --run 3f2a --reason "re-baseline on the new machine class"
+            """)
 
         @Option(help: "The suite.")
         var suite: String
@@ -42,7 +60,16 @@ struct BaselineCommand: ParsableCommand {
     }
 
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print the baseline entries of a suite.")
+        static let configuration = CommandConfiguration(
+            abstract: "Print the baseline entries of a suite.",
+            discussion: """
+            One block per determinism class: the file's header (model and suite hashes), then one \
+            line per check and metric with its value, verdict, epoch and the reason it was set.
+
+            Examples:
+              rbench baseline show --suite smoke
+              rbench baseline show --suite smoke --class 1a2b3c4d --json
+            """)
 
         @Option(help: "The suite.")
         var suite: String
@@ -50,12 +77,41 @@ struct BaselineCommand: ParsableCommand {
         @Option(name: .customLong("class"), help: "Only this determinism class.")
         var determinismClass: String?
 
+        @Flag(help: "Print a JSON array (one object per class with its entries) instead of the listing.")
+        var json = false
+
         @OptionGroup var store: StoreOptions
 
         func run() throws {
             try withExitCodes {
                 let classes = determinismClass.map { [$0] } ?? BaselineFile.classes(in: store.baselinesURL, suite: suite)
-                if classes.isEmpty { printError("no baseline files for suite \(suite) under \(store.baselines)") }
+                if classes.isEmpty {
+                    printError("no baseline files for suite \(suite) under \(store.baselines); after a reviewed run, `rbench baseline init --suite \(suite)` writes one")
+                }
+                if json {
+                    struct Entry: Encodable {
+                        var check, metric: String
+                        var value: Double
+                        var tolerance: BaselineTolerance
+                        var verdict: String
+                        var epoch: Int
+                        var reason, setBy: String
+                    }
+                    struct File: Encodable {
+                        var path, determinismClass: String
+                        var header: BaselineHeader
+                        var entries: [Entry]
+                    }
+                    try printJSON(try classes.map { name in
+                        let url = BaselineFile.url(in: store.baselinesURL, suite: suite, determinismClass: name)
+                        let file = try BaselineFile.load(url)
+                        return File(path: url.path, determinismClass: name, header: file.header, entries: file.entries.map {
+                            Entry(check: $0.check, metric: $0.metric, value: $0.value, tolerance: $0.tolerance,
+                                  verdict: $0.verdict.rawValue, epoch: $0.epoch, reason: $0.reason, setBy: $0.setBy)
+                        })
+                    })
+                    return
+                }
                 for name in classes {
                     let url = BaselineFile.url(in: store.baselinesURL, suite: suite, determinismClass: name)
                     let file = try BaselineFile.load(url)
@@ -70,7 +126,15 @@ struct BaselineCommand: ParsableCommand {
 
     struct Init: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Write a candidate baseline (<class>.candidate.jsonl) for a new model from a complete run; rename it to <class>.jsonl and commit to activate.")
+            abstract: "Write a candidate baseline (<class>.candidate.jsonl) for a new model from a complete run; rename it to <class>.jsonl and commit to activate.",
+            discussion: """
+            Refuses when an active baseline exists for the class (use `update`). Review the \
+            candidate's verdicts before activating it.
+
+            Examples:
+              rbench baseline init --suite new-model
+              rbench baseline init --suite gemma3-270m --run 9c1e --allow-dirty
+            """)
 
         @Option(help: "The suite.")
         var suite: String

@@ -6,7 +6,17 @@ import Recording
 struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check", abstract: "Judge a recorded run against the baselines (default: the latest complete run).",
-        discussion: ExitCodes.help)
+        discussion: """
+        The table lists what needs attention first (changed, stale, claim flips); --full lists \
+        every metric. A missing baseline is not a failure unless --strict.
+
+        Examples:
+          rbench check
+          rbench check 3f2a --strict --junit results/junit.xml --markdown results/summary.md
+          rbench check --json | jq '.exitCode'
+
+        \(ExitCodes.help)
+        """)
 
     @Argument(help: "A run id (or prefix) or a commit sha (prefix).")
     var runReference: String?

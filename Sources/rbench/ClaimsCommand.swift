@@ -4,7 +4,15 @@ import Foundation
 
 struct ClaimsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "claims", abstract: "List the claims this build ships: id, title, source paper, controls.")
+        commandName: "claims", abstract: "List the claims this build ships: id, title, source paper, controls.",
+        discussion: """
+        `rbench explain ID` prints one claim in full: what it measures, its pass criteria, \
+        its controls and the numbers its paper reported.
+
+        Examples:
+          rbench claims
+          rbench claims --json | jq '.[].id'
+        """)
 
     @Flag(help: "Print a JSON array instead of the table.")
     var json = false

@@ -6,7 +6,17 @@ import Recording
 struct CompareCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compare", abstract: "Compare two complete runs (run ids or commit shas): numbers bitwise, timings A/B.",
-        discussion: ExitCodes.help)
+        discussion: """
+        Deterministic metrics must be bitwise equal (within one determinism class); timings are \
+        compared with Hodges–Lehmann / Mann–Whitney against the --margin.
+
+        Examples:
+          rbench compare main-run-id head-run-id
+          rbench compare a1b2c3 d4e5f6 --gate --margin 0.10
+          rbench compare a1b2c3 d4e5f6 --json > comparison.json
+
+        \(ExitCodes.help)
+        """)
 
     @Argument(help: "The base: a run id or commit sha (prefix).")
     var revA: String

@@ -4,10 +4,21 @@ import Foundation
 
 struct ExplainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "explain", abstract: "Explain one claim: what it measures, its pass criteria, its controls and reference numbers.")
+        commandName: "explain", abstract: "Explain one claim: what it measures, its pass criteria, its controls and reference numbers.",
+        discussion: """
+        Claim ids are case-insensitive. Claims described in the spec but not shipped in this \
+        build are explained too, marked as such.
+
+        Examples:
+          rbench explain TD-1
+          rbench explain lot-2 --json
+        """)
 
     @Argument(help: "A claim id, e.g. TD-1 (see `rbench claims`).")
     var claim: String
+
+    @Flag(help: "Print a JSON object instead of text.")
+    var json = false
 
     func run() throws {
         let claims = ClaimCatalog.all
@@ -17,6 +28,23 @@ struct ExplainCommand: ParsableCommand {
             $0.key.caseInsensitiveCompare(claim) == .orderedSame })?.value else {
             printError("no claim '\(claim)' is known to this build; `rbench claims` lists them (\(claims.map(\.id).joined(separator: ", ")))")
             throw ExitCode.validationFailure
+        }
+        if json {
+            struct Explanation: Encodable {
+                var id: String
+                var title, source: String?
+                var shipped: Bool
+                var controls: [String]
+                var summary: String
+                var criteria: [String]
+                var controlsDescription: String
+                var reference: String
+            }
+            try printJSON(Explanation(id: id, title: found?.title, source: found?.source, shipped: found != nil,
+                                      controls: found?.controls ?? [], summary: description.summary,
+                                      criteria: description.criteria, controlsDescription: description.controls,
+                                      reference: description.reference))
+            return
         }
         var lines: [String] = []
         if let found {

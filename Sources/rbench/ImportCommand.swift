@@ -4,7 +4,14 @@ import Recording
 
 struct ImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "import", abstract: "Rebuild or extend the database from run files (runs/<id>.json).")
+        commandName: "import", abstract: "Rebuild or extend the database from run files (runs/<id>.json).",
+        discussion: """
+        Runs already in the database are skipped, so importing twice is harmless.
+
+        Examples:
+          rbench import                                   # results/runs/ into results/rbench.sqlite
+          rbench import --db rebuilt.sqlite results/runs other/runs/3f2a.json
+        """)
 
     @Argument(help: "Run files or folders of them (default: runs/ next to the database).")
     var paths: [String] = []

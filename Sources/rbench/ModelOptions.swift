@@ -13,7 +13,7 @@ struct ModelOptions: ParsableArguments {
 
     func checkExists() throws {
         guard FileManager.default.fileExists(atPath: model) else {
-            throw ValidationError("\(model): no such file. Fetch the default model with `make model`, or pass --model PATH.")
+            throw ValidationError("\(model): no such file. Fetch the default model with `rbench fetch smollm2-135m` (`rbench models` lists the known ones), or pass --model PATH.")
         }
     }
 

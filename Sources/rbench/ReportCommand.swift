@@ -7,7 +7,16 @@ struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
         abstract: "Write a self-contained HTML report (with SVG charts) of recorded runs (default: the latest complete run).",
-        discussion: "Writes OUT/index.html and every chart as OUT/<figure>.svg. With several runs, each goes to OUT/<run-id-prefix>/ and OUT/index.html links them.")
+        discussion: """
+        Writes OUT/index.html and every chart as OUT/<figure>.svg. With several runs, each goes \
+        to OUT/<run-id-prefix>/ and OUT/index.html links them. The page needs no network and \
+        opens from disk.
+
+        Examples:
+          rbench report --out results/report
+          rbench report --out results/report --history     # add every metric across revisions
+          rbench report 3f2a 9c1e --out /tmp/two-runs
+        """)
 
     @Argument(help: "Run ids (or prefixes) or commit shas (prefixes).")
     var runReferences: [String] = []

@@ -6,7 +6,21 @@ import Recording
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run", abstract: "Run a suite, record it, and compare it with the baselines.",
-        discussion: ExitCodes.help)
+        discussion: """
+        Runs every claim of the suite on its model and on each listed control, records the \
+        metrics with the git revision and the model, corpus and suite hashes (results/rbench.sqlite \
+        and results/runs/<id>.json), then judges them against Baselines/. Progress (checks done, \
+        rate, time left, forward passes) goes to stderr: a redrawn bar on a terminal, plain lines \
+        otherwise, nothing with --quiet.
+
+        Examples:
+          rbench run --suite smoke
+          rbench run --suite paper --markdown results/summary.md
+          rbench run --suite new-model --model my.gguf      # validate the claims on another GGUF
+          rbench run --suite /tmp/mine.yaml --db /tmp/mine.sqlite --json --quiet > verdicts.json
+
+        \(ExitCodes.help)
+        """)
 
     @Option(help: "Suite name (Suites/<name>.yaml) or path to a suite file.")
     var suite: String
@@ -23,11 +37,15 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Count missing baselines (4) and inconclusive timings (8) as findings.")
     var strict = false
 
+    @Flag(help: "No progress on stderr (errors are still printed).")
+    var quiet = false
+
     @OptionGroup var store: StoreOptions
     @OptionGroup var output: OutputOptions
 
     func run() throws {
         var code: Int32 = 0
+        let reporter = ProgressReporter.automatic(quiet: quiet)
         try withExitCodes {
             let suiteURL = suitePath(suite)
             let parsed = try Suite.load(suiteURL, corporaRoots: corpora.map { URL(fileURLWithPath: $0) },
@@ -45,7 +63,8 @@ struct RunCommand: ParsableCommand {
                 argv: CommandLine.arguments)
             let runner = SuiteRunner(suite: parsed, registry: HarnessDefaults.registry, resources: resources, provenance: provenance,
                                      store: try store.openStore(), runsDirectory: store.runsDirectory,
-                                     baselinesDirectory: store.baselinesURL, strict: strict)
+                                     baselinesDirectory: store.baselinesURL, strict: strict,
+                                     progress: { reporter.note($0) }, reporter: reporter)
             let report = try runner.run()
             try output.emit(run: report.run, verdicts: report.verdicts, exitCode: report.exitCode)
             if !output.json {

@@ -3,32 +3,11 @@ import Recording
 
 /// Scalar metrics across revisions, one line per subject and comparable group of runs.
 ///
-/// Runs are comparable only with the same model hash, corpus hashes and determinism class;
+/// Runs are comparable only with the same model hash, corpus hashes, suite hash and determinism class;
 /// other runs go to a separate series and the caption says which of these differ.
 enum ReportHistory {
-    /// What must be equal for two runs' values to sit on one line.
-    struct Comparability: Hashable, Sendable {
-        var modelSHA256: String
-        var corpora: String
-        var determinismClass: String
-
-        init(_ run: RunRecord) {
-            modelSHA256 = run.modelSHA256
-            corpora = run.corporaSHA256.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
-            determinismClass = run.environment.determinismClass
-        }
-
-        /// The fields on which `self` and `other` differ, for captions.
-        func differences(from other: Comparability) -> [String] {
-            var fields: [String] = []
-            if modelSHA256 != other.modelSHA256 { fields.append("model hash (\(modelSHA256.prefix(7)) vs \(other.modelSHA256.prefix(7)))") }
-            if corpora != other.corpora { fields.append("corpus hashes") }
-            if determinismClass != other.determinismClass {
-                fields.append("determinism class (\(determinismClass.prefix(8)) vs \(other.determinismClass.prefix(8)))")
-            }
-            return fields
-        }
-    }
+    /// What must be equal for two runs' values to sit on one line (shared with `rbench history`).
+    typealias Comparability = HistoryPoint.Comparability
 
     /// A revision: a commit, or a commit plus uncommitted changes.
     struct Revision: Hashable, Sendable {

@@ -8,6 +8,9 @@ public enum ClaimCatalog {
         LoT1LowRankTrajectories(),
         LoT2Truncation(),
         LoT3GaussianResiduals(),
+        TD4MutualInformation(),
+        TD5Rotations(),
+        TD6TurningAngle(),
     ]
 
     public static var registry: ClaimRegistry { ClaimRegistry(all) }

@@ -11,6 +11,8 @@ public enum ClaimCatalog {
         TD4MutualInformation(),
         TD5Rotations(),
         TD6TurningAngle(),
+        TDUnitCorrelationLag(),
+        TDNormGrowth(),
     ]
 
     public static var registry: ClaimRegistry { ClaimRegistry(all) }

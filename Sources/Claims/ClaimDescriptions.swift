@@ -184,6 +184,26 @@ public enum ClaimDescriptions {
             Paper (author's thread): trajectories curve, then straighten (PCA/CAE space). Pilot on SmolLM2: \
             Φ_early ≈ 87° (72° at the first two steps), Φ_mid ≈ 95°, Φ_late ≈ 79°, S ≈ 16°; random-init 90 ± 1°.
             """),
+        "TD-lag": ClaimDescription(
+            summary: """
+            Extends TD-1 to layers k = 1…10 apart: med_r(l, l+k) is the median over units of the correlation of a \
+            unit with itself k layers later (last-token WikiText states, l ≥ 1), summarised per lag over all start \
+            layers and per third of the depth, with a correlation length from ln med_r(k) ≈ a − k/τ.
+            """,
+            criteria: ["informational: no pass criterion in the spec"],
+            controls: """
+            shuffle pairs each sample with another sample k layers later (correlation ≈ 0 at every lag). \
+            random-init is a positive comparison: continuity is partly architectural. Both informational.
+            """,
+            reference: "Spec §4 extra; pilot values not reported. TD-1's lag curve is the same median over start layers."),
+        "TD-norm": ClaimDescription(
+            summary: """
+            The mean last-token residual norm per layer and its geometric growth rate ln(‖h_{l+1}‖/‖h_l‖), \
+            averaged per third of the depth, with exponential and power-law fits of the norm over the last third.
+            """,
+            criteria: ["informational: no pass criterion in the spec"],
+            controls: "random-init is recorded for comparison (a random residual stack grows roughly like √l).",
+            reference: "Spec §4 extra; pilot: the norm grows from 50 (h₁) to 932 (h₃₀), roughly exponentially after layer 20."),
     ]
 }
 

@@ -24,8 +24,8 @@ struct KernelDensitySeriesTests {
         let py = try #require(MutualInformation.KernelDensitySeries(y))
         let shuffled = MutualInformation.kernelDensity(px, py, pairing: pairing)
         #expect(abs(shuffled - MutualInformation.kernelDensity(x, pairing.map { y[$0] })) < 1e-12)
-        // Shuffling destroys the dependence: only the small leave-one-out bias remains.
-        #expect(abs(shuffled) < 0.05)
+        // Shuffling destroys the dependence (true MI at ρ = 0.7 is 0.34 nats): only bias and noise remain.
+        #expect(abs(shuffled) < 0.1)
         #expect(MutualInformation.kernelDensity(px, py) > 0.25)
     }
 

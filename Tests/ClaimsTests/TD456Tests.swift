@@ -17,7 +17,8 @@ struct TD456Tests {
         let shuffled = try TD4MutualInformation().run(context(.control("shuffle"), parameters: parameters))
         print("TD-4 trained \(trained.criteria.map(\.observed)), shuffle \(shuffled.criteria.map(\.observed))")
         #expect(trained.verdict == .informational && shuffled.verdict == .informational)
-        #expect(trained.criteria.allSatisfy(\.passed), "\(trained.criteria)")
+        let bothHold = trained.criteria.allSatisfy(\.passed)
+        #expect(bothHold, "\(trained.criteria)")
         let first = try #require(SmolLM2Claims.metric(trained, "mi", layer: 1))
         let median = try #require(SmolLM2Claims.metric(trained, "mi_median_later"))
         #expect(first < 0.15)  // pilot 0.03
@@ -57,5 +58,25 @@ struct TD456Tests {
         #expect(deviation < 3)
         let straightening = try #require(SmolLM2Claims.metric(trained, "straightening"))
         #expect(straightening > 8 && straightening < 25)
+    }
+
+    @Test("Extras: unit correlation decays slowly with lag (shuffle ≈ 0); the norm grows fastest late")
+    func extras() throws {
+        let lag = try TDUnitCorrelationLag().run(context(.model))
+        let shuffled = try TDUnitCorrelationLag().run(context(.control("shuffle")))
+        #expect(lag.verdict == .informational)
+        let one = try #require(SmolLM2Claims.metric(lag, "lag_med_r", layer: 1))
+        let ten = try #require(SmolLM2Claims.metric(lag, "lag_med_r", layer: 10))
+        print("TD-lag r(1) \(one), r(10) \(ten)")
+        #expect(one > 0.7 && ten < one && ten > 0.2)
+        let shuffledOne = try #require(SmolLM2Claims.metric(shuffled, "lag_med_r", layer: 1))
+        #expect(abs(shuffledOne) < 0.1)
+
+        let norm = try TDNormGrowth().run(context(.model))
+        #expect(norm.verdict == .informational)
+        let late = try #require(SmolLM2Claims.metric(norm, "growth_rate_late"))
+        let middle = try #require(SmolLM2Claims.metric(norm, "growth_rate_mid"))
+        print("TD-norm growth mid \(middle), late \(late)")
+        #expect(late > middle && late > 0.05)
     }
 }

@@ -59,6 +59,7 @@ public struct TD5Rotations: Claim {
         var metrics: [Metric] = [Metric("series_length", unit: "states", value: Double(length))]
         // Mean trajectories, raw and normalized.
         var meanPhases: [String: [Phase]] = [:]
+        var outwardShares: [String: Double] = [:]
         let rawMeans = sequence.map(Self.columnMeans)
         for (variant, matrices) in [("raw", sequence), ("normalized", normalized)] {
             let means = variant == "raw" ? rawMeans : matrices.map(Self.columnMeans)
@@ -66,12 +67,12 @@ public struct TD5Rotations: Claim {
             guard !phases.isEmpty else { throw ClaimError.insufficientData("TD-5: every unit's mean series is constant") }
             meanPhases[variant] = phases
             let revolutions = phases.map(\.revolutions), slopes = phases.compactMap(\.spiralSlope)
+            outwardShares[variant] = Double(slopes.filter { $0 > 0 }.count) / Double(slopes.count)
             metrics += [
                 Metric("revolutions_mean_trajectory_\(variant)", unit: "turns", value: Statistics.mean(revolutions)),
                 Metric("revolutions_mean_trajectory_\(variant)_se", unit: "turns", value: Self.standardError(revolutions)),
                 Metric("spiral_slope_\(variant)", unit: "per step", value: Statistics.mean(slopes)),
-                Metric("spiral_slope_\(variant)_positive_share", unit: "fraction",
-                       value: Double(slopes.filter { $0 > 0 }.count) / Double(slopes.count)),
+                Metric("spiral_slope_\(variant)_positive_share", unit: "fraction", value: outwardShares[variant]!),
             ]
             // Per sample: every (sample, unit) series.
             var total = 0.0, count = 0
@@ -114,8 +115,7 @@ public struct TD5Rotations: Claim {
         let meanRevolutions = Statistics.mean(trained)
         let standardError = (pow(Self.standardError(trained), 2) + pow(Self.standardError(walk), 2)).squareRoot()
         let excess = (meanRevolutions - Statistics.mean(walk)) / standardError
-        let normalizedSlopes = meanPhases["normalized"]!.compactMap(\.spiralSlope)
-        let outwardShare = Double(normalizedSlopes.filter { $0 > 0 }.count) / Double(normalizedSlopes.count)
+        let outwardShare = outwardShares["normalized"]!
         metrics.append(Metric("excess_over_random_walk", unit: "SE", value: excess))
 
         let criteria = [
@@ -128,7 +128,7 @@ public struct TD5Rotations: Claim {
         }
         var notes = [
             "informational/xfail (spec §1 TD-5): n̄ = \(String(format: "%.2f", meanRevolutions)) revolutions against \(String(format: "%.2f", Statistics.mean(walk))) for a Gaussian random walk of the same length (\(String(format: "%.1f", excess)) SE): the winding is what any noisy series does in the (x, Δx) plane",
-            "the raw outward spiral is the norm growth: the positive-slope share falls from \(String(format: "%.0f", 100 * metrics.first { $0.name == "spiral_slope_raw_positive_share" }!.value)) % to \(String(format: "%.0f", 100 * outwardShare)) % of units once each state is divided by its norm",
+            "the raw outward spiral is the norm growth: the positive-slope share falls from \(String(format: "%.0f", 100 * outwardShares["raw"]!)) % to \(String(format: "%.0f", 100 * outwardShare)) % of units once each state is divided by its norm",
             "TD's counting rule is unknown, so the thread's ~10 revolutions over 64 states cannot be matched directly",
         ]
         if context.subject == .control(RandomInitialization.controlName) {

@@ -8,6 +8,11 @@ public enum ClaimCatalog {
         LoT1LowRankTrajectories(),
         LoT2Truncation(),
         LoT3GaussianResiduals(),
+        TD4MutualInformation(),
+        TD5Rotations(),
+        TD6TurningAngle(),
+        TDUnitCorrelationLag(),
+        TDNormGrowth(),
     ]
 
     public static var registry: ClaimRegistry { ClaimRegistry(all) }

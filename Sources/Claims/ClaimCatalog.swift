@@ -8,6 +8,11 @@ public enum ClaimCatalog {
         LoT1LowRankTrajectories(),
         LoT2Truncation(),
         LoT3GaussianResiduals(),
+        SR1StableRegions(),
+        SR2SharpeningOrder(),
+        SR3SemanticRegions(),
+        SR2DSlice(),
+        SRGateFlips(),
     ]
 
     public static var registry: ClaimRegistry { ClaimRegistry(all) }

@@ -11,8 +11,9 @@ import Engine
 /// - "similar": two windows ending in the same token id. Windows are grouped by last token in
 ///   order of first appearance; groups are visited round-robin and each visit pairs the next two
 ///   unused members, so one frequent token (",") cannot fill the quota. Identical windows are skipped.
-/// - "dissimilar": consecutive pool windows (k, k+1) with different last tokens and different
-///   top-1 next-token predictions of the clean model.
+/// - "dissimilar": consecutive pool windows (k, k+1), from the first 2·`pairs` + 1 windows, with
+///   different last tokens and different top-1 next-token predictions of the clean model.
+/// Only the windows some pair uses are run through the model.
 /// Each group gets up to `pairs` pairs. Sharpness is SR-1's (``StableRegionProbe``: write after
 /// block 1, final-norm readout, S values).
 ///
@@ -92,13 +93,14 @@ public struct SR3SemanticRegions: Claim {
             Metric("median_difference", unit: "sharpness", value: difference),
             Metric("permutation_p", unit: "p", value: p),
             Metric("pool_windows", unit: "windows", value: Double(pool.count)),
+            Metric("windows_run", unit: "windows", value: Double(measured.windowsRun)),
         ]
         let criteria = [
             Criterion("median sharpness(similar) < median sharpness(dissimilar)", observed: difference, passed: difference > 0),
             Criterion("label-permutation p ≤ 0.05 (one-sided)", observed: p, passed: p <= 0.05),
         ]
         return ClaimOutcome(judging: criteria, metrics: metrics, notes: [
-            "pool of \(pool.count) windows; \(similar.count) same-last-token pairs over "
+            "pool of \(pool.count) windows (\(measured.windowsRun) run); \(similar.count) same-last-token pairs over "
                 + "\(Set(similar.map { pool[$0.0].last! }).count) distinct last tokens, \(dissimilar.count) dissimilar consecutive pairs; S = \(steps)",
         ] + (context.subject == .control(Self.shuffledLabels) ? ["labels permuted once (seeded) before the statistics"] : []))
     }
@@ -109,21 +111,30 @@ public struct SR3SemanticRegions: Claim {
         var dissimilar: [(Int, Int)]
         var sharpness: [Double]
         var kept: [Int]
+        /// How many pool windows were prefilled (those some pair uses).
+        var windowsRun: Int
     }
 
     static func measure(_ context: ClaimContext, pool: [[Int]], perGroup: Int, steps: Int) throws -> Measurement {
-        let model = try context.resources.trainedModel()
-        let probe = try StableRegionProbe(model: model, prompts: pool)
-        let top1 = topPredictions(model: model, normed: probe.cleanNormed)
+        // Similar pairs need only token ids; dissimilar pairs need the clean top-1 prediction of
+        // consecutive windows from the start of the pool. Only the windows some pair uses are run.
         let similar = similarPairs(pool, limit: perGroup)
-        let dissimilar = dissimilarPairs(pool, top1: top1, limit: perGroup)
+        let candidates = min(pool.count, 2 * perGroup + 1)
+        let used = Array(Set(similar.flatMap { [$0.0, $0.1] }).union(0..<candidates)).sorted()
+        let slot = Dictionary(uniqueKeysWithValues: used.enumerated().map { ($1, $0) })
+        let model = try context.resources.trainedModel()
+        let probe = try StableRegionProbe(model: model, prompts: used.map { pool[$0] })
+        let top1 = topPredictions(model: model, normed: (0..<candidates).map { probe.cleanNormed[slot[$0]!] })
+        let dissimilar = dissimilarPairs(Array(pool.prefix(candidates)), top1: top1, limit: perGroup)
         guard similar.count >= 3, dissimilar.count >= 3 else {
             throw ClaimError.insufficientData("SR-3 found \(similar.count) similar and \(dissimilar.count) dissimilar pairs in "
                 + "\(pool.count) windows; raise sampling.count")
         }
-        let curves = try probe.curves(pairs: similar + dissimilar, alphas: StableRegionProbe.grid(steps), readouts: [.normed])
+        let pairs = (similar + dissimilar).map { (slot[$0.0]!, slot[$0.1]!) }
+        let curves = try probe.curves(pairs: pairs, alphas: StableRegionProbe.grid(steps), readouts: [.normed])
         let summary = StableRegionProbe.summarize(curves[.normed] ?? [])
-        return Measurement(similar: similar, dissimilar: dissimilar, sharpness: summary.sharpness, kept: summary.kept)
+        return Measurement(similar: similar, dissimilar: dissimilar, sharpness: summary.sharpness, kept: summary.kept,
+                           windowsRun: used.count)
     }
 
     static func share(_ values: [Double], _ predicate: (Double) -> Bool) -> Double {

@@ -1,5 +1,6 @@
 import Analysis
 import Engine
+import Foundation
 
 /// The interpolation machinery shared by the stable-region checks (SR-1, SR-2, SR-3, the 2-D
 /// slice and the gate-sign flips; Janiak et al. 2024, code `reometry`).
@@ -114,17 +115,36 @@ struct StableRegionProbe {
                     case .prenorm: result[readout, default: []].append(distances(prenorm))
                     case .kl:
                         let base = p * s * vocabulary
-                        let reference = Array(logits[base ..< base + vocabulary])
-                        result[readout, default: []].append((0..<s).map { j in
-                            let row = base + j * vocabulary
-                            return Statistics.klDivergence(logitsP: reference, logitsQ: Array(logits[row ..< row + vocabulary]))
-                        })
+                        result[readout, default: []].append(Self.klDivergences(
+                            reference: logits[base ..< base + vocabulary],
+                            rows: (0..<s).map { j in logits[base + j * vocabulary ..< base + (j + 1) * vocabulary] }))
                     }
                 }
             }
             first += chunk.count
         }
         return result
+    }
+
+    /// KL(p₀ ‖ q_j) of one reference row of logits against each row, with exactly the arithmetic of
+    /// `Statistics.klDivergence(logitsP:logitsQ:)` (same bits), but p₀'s softmax computed once
+    /// instead of once per row: the KL readout costs one exponential per vocabulary entry and row.
+    static func klDivergences(reference: ArraySlice<Float>, rows: [ArraySlice<Float>]) -> [Double] {
+        let epsilon = Double.ulpOfOne, logEpsilon = log(Double.ulpOfOne)
+        let p = Statistics.logSoftmax(reference.map(Double.init)).map { lp -> (p: Double, lp: Double) in
+            let probability = exp(lp)
+            return probability == 0 ? (epsilon, logEpsilon) : (probability, lp)
+        }
+        return rows.map { row in
+            let logQ = Statistics.logSoftmax(row.map(Double.init))
+            var kl = 0.0
+            for i in logQ.indices {
+                // exp underflows to 0 only far below −700; test it only there.
+                let lq = logQ[i] < -700 && exp(logQ[i]) == 0 ? logEpsilon : logQ[i]
+                kl += p[i].p * (p[i].lp - lq)
+            }
+            return kl
+        }
     }
 
     /// d̂ = d/d(1), or nil when d(1) is below ``minimumEndpointDistance`` (the pair is dropped).

@@ -1,4 +1,5 @@
-import Claims
+import Analysis
+@testable import Claims
 import Foundation
 import Testing
 import TestSupport
@@ -97,5 +98,46 @@ struct SRExtrasTests {
               + "RI \(m("gate_flips_median_ri")) (inside \(m("gate_flips_inside_median_ri")))")
         #expect(outcome.verdict == .informational)
         #expect(m("gate_flips_median") >= 100 && m("gate_flips_median") <= 1536)
+    }
+}
+
+/// The interpolation statistics, on curves with known answers (no model).
+@Suite("SR sharpness arithmetic")
+struct SRSharpnessTests {
+    @Test("a straight line has sharpness 1, a one-step jump S − 1, and d̂ is read between grid points")
+    func sharpness() throws {
+        let grid = StableRegionProbe.grid(11)
+        #expect(grid.first == 0 && grid.last == 1 && grid.count == 11)
+        let line = try #require(StableRegionProbe.normalized(grid.map { 3 * $0 }))
+        #expect(abs(StableRegionProbe.sharpness(line) - 1) < 1e-12)
+        let step = try #require(StableRegionProbe.normalized(grid.map { $0 < 0.5 ? 0 : 2 }))
+        #expect(abs(StableRegionProbe.sharpness(step) - 10) < 1e-12)
+        #expect(abs(StableRegionProbe.value(line, at: 0.25) - 0.25) < 1e-12)
+        #expect(abs(StableRegionProbe.value(step, at: 0.45) - 0.5) < 1e-12)
+    }
+
+    @Test("the batched KL readout gives the same bits as Statistics.klDivergence")
+    func klReadout() {
+        var rng = PCG64(seed: 5)
+        let rows = (0..<3).map { _ in (0..<500).map { _ in Float(rng.nextGaussian(std: 4)) } }
+        let batched = StableRegionProbe.klDivergences(reference: rows[0][...], rows: rows.map { $0[...] })
+        #expect(batched == rows.map { Statistics.klDivergence(logitsP: rows[0], logitsQ: $0) })
+        #expect(batched[0] == 0 || abs(batched[0]) < 1e-12)
+    }
+
+    @Test("pairs whose endpoint distance is below 1e-6 are dropped")
+    func dropsDegeneratePairs() {
+        #expect(StableRegionProbe.normalized([0, 1e-8, 5e-7]) == nil)
+        let summary = StableRegionProbe.summarize([[0, 0, 0], [0, 1, 2]])
+        #expect(summary.kept == [1] && summary.sharpness == [1])
+    }
+
+    @Test("similar pairs share a last token, round-robin over tokens; dissimilar pairs differ in token and prediction")
+    func pairing() {
+        let pool = [[1, 7], [2, 7], [3, 8], [4, 7], [5, 8], [6, 7], [1, 7]]
+        let similar = SR3SemanticRegions.similarPairs(pool, limit: 3)
+        #expect(similar.map { [$0.0, $0.1] } == [[0, 1], [2, 4], [3, 5]])
+        let dissimilar = SR3SemanticRegions.dissimilarPairs(pool, top1: [0, 0, 1, 1, 2, 3, 3], limit: 10)
+        #expect(dissimilar.map { [$0.0, $0.1] } == [[1, 2], [3, 4], [4, 5]])
     }
 }

@@ -41,11 +41,20 @@ public struct SR1StableRegions: Claim {
         guard prompts.count >= 3 else {
             throw ClaimError.insufficientData("SR-1 needs at least 3 windows (2 pairs), got \(prompts.count); raise sampling.count")
         }
-        let model = try context.model()
-        let probe = try StableRegionProbe(model: model, prompts: prompts, writeResidual: write)
+        let sampling = try context.requireSampling(id)
         let pairs = (0 ..< prompts.count - 1).map { ($0, $0 + 1) }
         let alphas = StableRegionProbe.grid(steps)
-        let curves = try probe.curves(pairs: pairs, alphas: alphas, readouts: StableRegionProbe.Readout.allCases)
+        // Every readout's curves per model, memoized: the trained run needs random-init's curves
+        // for its reference, and the random-init control then reuses them.
+        func memoizedCurves(_ name: String, _ model: () throws -> LanguageModel) throws -> [StableRegionProbe.Readout: [[Double]]] {
+            try context.resources.memoized("SR-1/curves/\(name)/\(sampling.corpus)/\(sampling.count)/\(sampling.tokens)/\(context.seed)/S\(steps)/w\(write)") {
+                try StableRegionProbe(model: model(), prompts: prompts, writeResidual: write)
+                    .curves(pairs: pairs, alphas: alphas, readouts: StableRegionProbe.Readout.allCases)
+            }
+        }
+        let isRandom = context.modelTag == "ri"
+        let ownName = isRandom ? RandomInitialization.controlName : "trained"
+        let curves = try memoizedCurves(ownName) { try context.model() }
 
         var metrics: [Metric] = []
         var medians: [StableRegionProbe.Readout: Double] = [:]
@@ -82,22 +91,19 @@ public struct SR1StableRegions: Claim {
 
         // The random-init reference on the same windows (the subject's own numbers when it is RI).
         let trainedMedian = medians[.normed]!
-        let sampling = try context.requireSampling(id)
+        let randomCurves = isRandom ? curves
+            : try memoizedCurves(RandomInitialization.controlName) { try context.resources.randomInitModel() }
+        let randomSharpness = StableRegionProbe.summarize(randomCurves[.normed] ?? []).sharpness
+        guard !randomSharpness.isEmpty else {
+            throw ClaimError.insufficientData("SR-1: every random-init pair has d(1) < 1e-6; sample more windows")
+        }
+        let randomMedian = Statistics.median(randomSharpness)
+        // Shared with SR-2, which orders the same medians.
         func key(_ model: String) -> String {
             StableRegionProbe.medianKey(model: model, sampling: sampling, seed: context.seed, steps: steps, writeResidual: write)
         }
-        // Shared with SR-2, which orders the same medians.
-        let ownName = context.modelTag == "ri" ? RandomInitialization.controlName : "trained"
         _ = try context.resources.memoized(key(ownName)) { (median: trainedMedian, pairs: normedCurves.count) }
-        let randomMedian: Double
-        if context.modelTag == "ri" {
-            randomMedian = trainedMedian
-        } else {
-            randomMedian = try context.resources.memoized(key(RandomInitialization.controlName)) {
-                try StableRegionProbe.medianSharpness(model: context.resources.randomInitModel(), prompts: prompts,
-                                                      steps: steps, writeResidual: write)
-            }.median
-        }
+        _ = try context.resources.memoized(key(RandomInitialization.controlName)) { (median: randomMedian, pairs: randomSharpness.count) }
         let ratio = trainedMedian / randomMedian
         metrics += [
             Metric("ri_sharpness_median", unit: "sharpness", value: randomMedian),

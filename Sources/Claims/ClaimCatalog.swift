@@ -13,6 +13,11 @@ public enum ClaimCatalog {
         TD6TurningAngle(),
         TDUnitCorrelationLag(),
         TDNormGrowth(),
+        SR1StableRegions(),
+        SR2SharpeningOrder(),
+        SR3SemanticRegions(),
+        SR2DSlice(),
+        SRGateFlips(),
     ]
 
     public static var registry: ClaimRegistry { ClaimRegistry(all) }

@@ -204,6 +204,71 @@ public enum ClaimDescriptions {
             criteria: ["informational: no pass criterion in the spec"],
             controls: "random-init is recorded for comparison (a random residual stack grows roughly like √l).",
             reference: "Spec §4 extra; pilot: the norm grows from 50 (h₁) to 932 (h₃₀), roughly exponentially after layer 20."),
+        "SR-1": ClaimDescription(
+            summary: """
+            Writes X(α) = (1−α)A + αB into the residual after block 1 at the last position of a 10-token Walden \
+            window, where A and B are that state for two consecutive (unrelated) windows, and re-runs only that \
+            position against the window's cached prefix. d(α) is the distance of the final-norm output from its \
+            α = 0 value, d̂ = d/d(1), and sharpness the steepest slope of d̂ times S−1 (1 for a straight line). \
+            Pre-norm and KL(p₀‖p_α) readouts are recorded as variants; the mean d̂ curve is recorded per α index.
+            """,
+            criteria: ["median sharpness ≥ 2.0",
+                       "median sharpness ≥ 1.8 × the random-init median (same windows, same run)",
+                       "median d̂(0.25) ≤ 0.2 and d̂(0.75) ≥ 0.85",
+                       "random-init median sharpness ≤ 1.3"],
+            controls: "random-init runs the same criteria on random weights; its curves are straight, so it must be refuted.",
+            reference: """
+            Paper: random init near-linear, curves sharpen with training (medians not available). Pilot on SmolLM2 \
+            (121 windows, S = 21): median 3.43 (2.61–4.87), d̂ 0.15/0.59/0.97 at α = .25/.5/.75; random-init 1.07 \
+            (1.05–1.09); KL readout 5.24 (random-init 1.67).
+            """),
+        "SR-2": ClaimDescription(
+            summary: """
+            Runs SR-1's median sharpness on an ordered list of models (random-init as 0 training tokens, the suite \
+            model, optionally another GGUF such as Gemma-3-270M with its own tokenizer and BOS) and records whether \
+            the medians are non-decreasing along the order.
+            """,
+            criteria: ["informational: median sharpness non-decreasing along the order (recorded, not gated)"],
+            controls: """
+            None: the models are not checkpoints of one family, so the order is confounded by architecture and \
+            tokenizer, and the paper flags Gemma as an exception.
+            """,
+            reference: "Pilot: SmolLM2-135M 3.43 < Gemma-3-270M 3.92 (BOS + 10 tokens); random-init 1.07 and 1.49."),
+        "SR-3": ClaimDescription(
+            summary: """
+            From a larger seeded pool of 10-token Walden windows, pairs windows ending in the same token \
+            ("similar", round-robin over last tokens) and consecutive windows with different last tokens and \
+            different top-1 predictions ("dissimilar"), and compares SR-1's sharpness between the two groups, \
+            with the shares of pairs below 1.2 and above 10.
+            """,
+            criteria: ["median sharpness(similar) < median sharpness(dissimilar)",
+                       "one-sided label-permutation p ≤ 0.05"],
+            controls: """
+            shuffled-labels permutes the similar/dissimilar labels once before the statistics, so the two groups \
+            are random halves of the same pairs; the permutation test must fail (refuted). Random-init is not \
+            used: its curves are all near-linear, which would be uninformative rather than a failure.
+            """,
+            reference: "Paper (Qwen2-0.5B, App. G): pairs below 1.2 have near-identical endings, pairs above 10 differ."),
+        "SR-slice": ClaimDescription(
+            summary: """
+            Slices the residual after block 1 through three anchors (consecutive windows): X = A + α(B−A) + β(C−P), \
+            α, β ∈ [−0.25, 1.25] on a G×G grid, runs each point in each anchor's context and labels it by the anchor \
+            whose clean output is nearest. Records the boundary density (share of adjacent grid points with \
+            different labels), the plateau share (points within 0.2 of an anchor's scale of its output) and the \
+            first triplet's label grid, for the trained model and random-init.
+            """,
+            criteria: ["informational: plateau share trained > random-init (recorded, not gated)"],
+            controls: "Random-init is computed inside the same check as the contrast (a gradient, not plateaus).",
+            reference: "Paper Fig. 1: flat regions with sharp boundaries for trained models. Not piloted."),
+        "SR-gates": ClaimDescription(
+            summary: """
+            Along SR-1's interpolations, counts the gate_proj units of the last MLP whose pre-activation sign \
+            differs between α = 0 and α = 1, and between α = 0 and a small α inside the region (with its d̂), for \
+            the trained model and random-init.
+            """,
+            criteria: ["informational: median flips across a pair ≥ 100 (recorded, not gated)"],
+            controls: "Random-init is computed inside the same check for comparison.",
+            reference: "Paper App. F: hundreds to thousands of flips, even within a single region. Not piloted."),
     ]
 }
 

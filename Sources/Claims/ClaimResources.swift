@@ -15,6 +15,23 @@ public protocol ClaimResources: Sendable {
     func corpusText(_ name: String) throws -> String
     /// Computes `value` once per key and resources object (captures shared by several claims).
     func memoized<T: Sendable>(_ key: String, _ value: () throws -> T) throws -> T
+    /// Another GGUF model and its tokenizer, for checks that compare models (SR-2): `file` is a
+    /// path relative to the folder the suite's model was found in (the models directory), or absolute.
+    func additionalModel(_ file: String) throws -> AdditionalModel
+}
+
+/// A model a claim loads besides the suite's own, with the tokenizer its windows need.
+public struct AdditionalModel: Sendable {
+    public var model: LanguageModel
+    public var tokenizer: any Tokenizer
+    /// Where it was loaded from.
+    public var url: URL
+
+    public init(model: LanguageModel, tokenizer: any Tokenizer, url: URL) {
+        self.model = model
+        self.tokenizer = tokenizer
+        self.url = url
+    }
 }
 
 extension ClaimResources {
@@ -23,6 +40,7 @@ extension ClaimResources {
     public func tokenizer() throws -> any Tokenizer { throw ClaimError.unavailable("tokenizer") }
     public func corpusText(_ name: String) throws -> String { throw ClaimError.unavailable("corpus \(name)") }
     public func memoized<T: Sendable>(_ key: String, _ value: () throws -> T) throws -> T { try value() }
+    public func additionalModel(_ file: String) throws -> AdditionalModel { throw ClaimError.unavailable("model file \(file)") }
 }
 
 /// Errors a claim run reports as its `error` verdict.

@@ -18,6 +18,7 @@ public final class ModelResources: ClaimResources {
         var tokenizer: (any Tokenizer)?
         var texts: [String: String] = [:]
         var memo: [String: any Sendable] = [:]
+        var additional: [String: AdditionalModel] = [:]
     }
     private let state = Mutex(State())
 
@@ -65,6 +66,20 @@ public final class ModelResources: ClaimResources {
         }
         state.withLock { $0.texts[name] = text }
         return text
+    }
+
+    /// Loads `file` (relative to the suite model's folder, or absolute) once per resources object.
+    public func additionalModel(_ file: String) throws -> AdditionalModel {
+        let url = file.hasPrefix("/") ? URL(fileURLWithPath: file)
+            : modelURL.deletingLastPathComponent().appendingPathComponent(file)
+        if let hit = state.withLock({ $0.additional[url.path] }) { return hit }
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw ClaimError.unavailable("model file \(url.path) (paths are relative to the folder of the suite's model)")
+        }
+        let gguf = try GGUFFile(contentsOf: url)
+        let loaded = AdditionalModel(model: try LanguageModel(gguf: gguf), tokenizer: try Tokenizers.load(from: gguf), url: url)
+        state.withLock { $0.additional[url.path] = loaded }
+        return loaded
     }
 
     public func memoized<T: Sendable>(_ key: String, _ value: () throws -> T) throws -> T {

@@ -34,6 +34,37 @@ extension LanguageModel {
         return out
     }
 
+    /// The gate projection's pre-activations `[rows][feedForwardWidth]` of block `block` (0-based)
+    /// for mid-block residual states `[rows][width]` (the `.residualMid(block)` state: the
+    /// feed-forward norm, then the gate half of the fused gate|up matrix; no activation).
+    public func feedForwardGate(block: Int, residualMid residuals: [Float], rows: Int) -> [Float] {
+        let c = configuration
+        let d = c.modelWidth, ff = c.feedForwardWidth
+        precondition((0..<c.blockCount).contains(block), "feedForwardGate: block \(block) outside 0..<\(c.blockCount)")
+        precondition(residuals.count == rows * d, "feedForwardGate: expected \(rows)×\(d) values")
+        var normed = [Float](repeating: 0, count: rows * d)
+        var out = [Float](repeating: 0, count: rows * ff)
+        let weights = self.weights.blocks[block]
+        residuals.withUnsafeBufferPointer { x in
+            normed.withUnsafeMutableBufferPointer { n in
+                weights.feedForwardNorm.withUnsafeBufferPointer { w in
+                    rmsNorm(x.baseAddress!, n.baseAddress!, rows: rows, width: d, weight: w.baseAddress!,
+                            epsilon: c.normEpsilon)
+                }
+            }
+        }
+        normed.withUnsafeBufferPointer { x in
+            out.withUnsafeMutableBufferPointer { o in
+                // The gate rows come first in the fused [gate | up] matrix.
+                weights.gateUp.withUnsafeBufferPointer { w in
+                    gemmTransposedB(m: rows, n: ff, k: d, a: x.baseAddress!, lda: d, b: w.baseAddress!, ldb: d,
+                                    c: o.baseAddress!, ldc: ff)
+                }
+            }
+        }
+        return out
+    }
+
     /// Greedy continuation of `prompt` by `count` tokens (a sanity check, not fast).
     public func generateGreedy(_ prompt: [Int], count: Int, stopAt stop: Int? = nil) throws -> [Int] {
         var tokens = prompt

@@ -25,9 +25,12 @@ extension LanguageModel {
     ///   - capture: residual indices in `start...blockCount` to return, in this order.
     ///   - afterBlock: optional edit of all rows `[rows][width]` after block `b` (0-based) has run,
     ///     before the state is captured and fed to the next block.
+    ///   - afterAttention: optional observer (or edit) of all rows `[rows][width]` inside block `b`,
+    ///     after its attention update and before its feed-forward sublayer (the `.residualMid(b)` state).
     /// - Returns: `[row][capture index][width]`.
     public func resume(_ cache: PrefixCache, rows: [ResumeRow], fromResidual start: Int, capture: [Int],
-                       afterBlock: ((_ block: Int, _ rows: UnsafeMutableBufferPointer<Float>) -> Void)? = nil)
+                       afterBlock: ((_ block: Int, _ rows: UnsafeMutableBufferPointer<Float>) -> Void)? = nil,
+                       afterAttention: ((_ block: Int, _ rows: UnsafeMutableBufferPointer<Float>) -> Void)? = nil)
         throws -> [Float] {
         let c = configuration
         let d = c.modelWidth
@@ -47,7 +50,8 @@ extension LanguageModel {
         var first = 0
         while first < rows.count {
             let batch = Array(rows[first ..< min(rows.count, first + chunk)])
-            let result = resumeBatch(cache, rows: batch, start: start, capture: capture, afterBlock: afterBlock)
+            let result = resumeBatch(cache, rows: batch, start: start, capture: capture, afterBlock: afterBlock,
+                                     afterAttention: afterAttention)
             output.replaceSubrange((first * capture.count * d) ..< ((first + batch.count) * capture.count * d), with: result)
             first += batch.count
         }
@@ -55,7 +59,8 @@ extension LanguageModel {
     }
 
     private func resumeBatch(_ cache: PrefixCache, rows: [ResumeRow], start: Int, capture: [Int],
-                             afterBlock: ((Int, UnsafeMutableBufferPointer<Float>) -> Void)?) -> [Float] {
+                             afterBlock: ((Int, UnsafeMutableBufferPointer<Float>) -> Void)?,
+                             afterAttention: ((Int, UnsafeMutableBufferPointer<Float>) -> Void)?) -> [Float] {
         let c = configuration
         let d = c.modelWidth
         let n = rows.count
@@ -85,7 +90,9 @@ extension LanguageModel {
             for b in start..<c.blockCount {
                 let layout = c.layouts[b]
                 forwardBlock(b, x: x, rows: n, workspace: workspace, positions: positions,
-                             rope: tables.table(base: layout.ropeBase), workers: workers) { worker, workers in
+                             rope: tables.table(base: layout.ropeBase), workers: workers,
+                             pausesAfterAttention: afterAttention != nil,
+                             afterAttention: { afterAttention?(b, UnsafeMutableBufferPointer(start: x, count: n * d)) }) { worker, workers in
                     cache.keyValues[b].withUnsafeBufferPointer { kv in
                         self.attendToPrefix(qkv: workspace.qkv, out: workspace.attention, rows: rows,
                                             share: share(of: n, worker: worker, workers: workers),

@@ -181,6 +181,35 @@ struct TinyModelTests {
         }
     }
 
+    @Test("resume's afterAttention hook sees the mid-block state; feedForwardGate is norm then gate_proj", arguments: [llama, gemma])
+    func resumeMidBlockGate(spec: TinyModelSpec) throws {
+        let model = try load(spec)
+        let prompts = [prompt(5, seed: 1), prompt(3, seed: 2)]
+        let last = spec.blocks - 1
+        let (capture, cache) = try model.prefill(prompts, plan: CapturePlan(hooks: [.residual(0), .residualMid(last)]))
+        let rows = prompts.indices.map { ResumeRow(prompt: $0, residual: Array(capture.vector(prompt: $0, hook: .residual(0)))) }
+        var mid: [Float] = []
+        _ = try model.resume(cache, rows: rows, fromResidual: 0, capture: [], afterAttention: { block, states in
+            if block == last { mid = Array(states) }
+        })
+        #expect(mid.count == prompts.count * 32)
+        for p in prompts.indices {
+            let agreement = Agreement(mid[p * 32 ..< (p + 1) * 32], reference: capture.vector(prompt: p, hook: .residualMid(last)))
+            #expect(agreement.relativeRMSError < 1e-5, "prompt \(p): \(agreement)")
+        }
+        let gate = model.feedForwardGate(block: last, residualMid: mid, rows: prompts.count)
+        let ff = model.configuration.feedForwardWidth
+        let hand = HandLlama(spec: spec)
+        for p in prompts.indices {
+            let x = mid[p * 32 ..< (p + 1) * 32].map(Double.init)
+            let normed = hand.rmsNorm(x, hand.weights["blk.\(last).ffn_norm.weight"]!)
+            let expected = hand.apply("blk.\(last).ffn_gate.weight", normed)
+            let computed = gate[p * ff ..< (p + 1) * ff].map(Double.init)
+            let error = zip(computed, expected).map { ($0 - $1) * ($0 - $1) }.reduce(0, +)
+            #expect((error / expected.map { $0 * $0 }.reduce(0, +)).squareRoot() < 1e-5)
+        }
+    }
+
     @Test("an intervention at residual l edits exactly that state", arguments: [0, 1, 2])
     func interventionEditsOneState(index: Int) throws {
         let model = try load(Self.llama)

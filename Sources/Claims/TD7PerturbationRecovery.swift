@@ -27,7 +27,8 @@ import Engine
 /// to the residual, so a perturbation is carried along nearly unchanged (pilot κ 0.99–1.12 at
 /// every layer) and the early-layer κ criterion fails.
 ///
-/// Parameters: `layers` (injection residual indices, default 0/7/14/22/29).
+/// Parameters: `layers` (injection residual indices; by default five spread evenly over the
+/// model's depth, which for SmolLM2's 30 blocks are the spec's 0/7/14/22/29).
 public struct TD7PerturbationRecovery: Claim {
     public let id = "TD-7"
     public let title = "A perturbation self-corrects toward the unperturbed trajectory, most strongly in lower layers"
@@ -37,6 +38,11 @@ public struct TD7PerturbationRecovery: Claim {
     public static let seedPrompt = "I'm sorry, Dave. I'm afraid I can't do that."
 
     public init() {}
+
+    /// Five injection indices at 0, ¼, ½, ¾ and the end of the depth (0…L−1), rounded half to even.
+    public static func defaultLayers(blocks: Int) -> [Int] {
+        (0...4).map { Int((Double($0) * Double(blocks - 1) / 4).rounded(.toNearestOrEven)) }
+    }
 
     /// The PC1/PC2 plane of one layer's ensemble.
     struct PrincipalPlane: Sendable {
@@ -62,7 +68,7 @@ public struct TD7PerturbationRecovery: Claim {
         let sampling = try context.requireSampling(id)
         let model = try context.model()
         let blocks = model.configuration.blockCount
-        let layers = Array(Set(context.parameters.ints("layers", default: [0, 7, 14, 22, 29]))).sorted()
+        let layers = Array(Set(context.parameters.ints("layers", default: Self.defaultLayers(blocks: blocks)))).sorted()
         if let bad = layers.first(where: { !(0..<blocks).contains($0) }) {
             throw ClaimError.insufficientData("TD-7 parameter `layers` has \(bad), outside the injection range 0...\(blocks - 1) of this model; fix the suite's params")
         }

@@ -62,3 +62,9 @@ struct TD7Tests {
         }
     }
 }
+
+@Test("TD-7's default injection layers follow the depth: the spec's five for SmolLM2, in range for Gemma 3")
+func td7DefaultLayers() {
+    #expect(TD7PerturbationRecovery.defaultLayers(blocks: 30) == [0, 7, 14, 22, 29])
+    #expect(TD7PerturbationRecovery.defaultLayers(blocks: 18) == [0, 4, 8, 13, 17])
+}

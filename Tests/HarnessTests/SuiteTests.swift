@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 @testable import Harness
+import Claims
 
 /// A suite folder with a fake model and one corpus, so suite files can point at real files.
 struct SuiteFixture {
@@ -84,5 +85,30 @@ import Recording
         #expect(fixture.error(good.replacingOccurrences(of: "suite: tiny\n", with: "")).contains("key 'suite': missing required key"))
         #expect(fixture.error(good + "claims: [\n").hasPrefix("\(path):"))
         #expect(fixture.error(good.replacingOccurrences(of: "expect: refuted", with: "expect: maybe")).hasPrefix("\(path):8: key 'claims[0].controls[0].expect'"))
+    }
+}
+
+@Suite struct ShippedSuiteTests {
+    /// Every `Suites/*.yaml` parses, finds its corpora under `../shared/corpora`, and names only
+    /// claims and controls this build registers: a broken suite fails here, not in a user's run.
+    @Test func everyShippedSuiteLoadsAndValidates() throws {
+        let suites = Fixtures.packageRoot.appendingPathComponent("Suites")
+        let files = try FileManager.default.contentsOfDirectory(at: suites, includingPropertiesForKeys: nil)
+            .filter { $0.pathExtension == "yaml" }.sorted { $0.path < $1.path }
+        #expect(files.count >= 4)
+        // Model files only need to exist for loading; the runner hashes them later.
+        let models = try TemporaryDirectory(prefix: "rbench-shipped-suites")
+        defer { models.remove() }
+        for model in ModelCatalog.all { try models.write("models/\(model.file)", "") }
+        for file in files {
+            do {
+                let suite = try Suite.load(file, corporaRoots: [Fixtures.sharedDirectory.appendingPathComponent("corpora")],
+                                           modelsDirectory: models.path("models"))
+                try SuiteRunner.validate(suite, against: ClaimCatalog.registry)
+                #expect(!suite.claims.isEmpty, "\(file.lastPathComponent) runs no claims")
+            } catch {
+                Issue.record("\(file.lastPathComponent): \(error)")
+            }
+        }
     }
 }

@@ -114,30 +114,8 @@ public enum MutualInformation {
 /// degree-13 Taylor polynomial; 2ᵏ assembled in the exponent bits.
 @inline(__always)
 func negativeExp(_ t: Double) -> Double {
-    let clamped = Swift.max(t, -708.0)
-    let shifter = 6755399441055744.0  // 1.5·2⁵²: adding it rounds to an integer in the low bits
-    let shifted = clamped * 1.4426950408889634 + shifter
-    let k = shifted - shifter
-    // ln 2 split in two so that k·ln2High is exact.
-    let r = (clamped - k * 6.93147180369123816490e-01) - k * 1.90821492927058770002e-10
-    var p = 1.0 / 6227020800
-    p = 1.0 / 479001600 + r * p
-    p = 1.0 / 39916800 + r * p
-    p = 1.0 / 3628800 + r * p
-    p = 1.0 / 362880 + r * p
-    p = 1.0 / 40320 + r * p
-    p = 1.0 / 5040 + r * p
-    p = 1.0 / 720 + r * p
-    p = 1.0 / 120 + r * p
-    p = 1.0 / 24 + r * p
-    p = 1.0 / 6 + r * p
-    p = 0.5 + r * p
-    p = 1.0 + r * p
-    p = 1.0 + r * p
-    // The low bits of `shifted` hold k (two's complement); put k + 1023 in the exponent field.
-    let scale = Double(bitPattern: (shifted.bitPattern &+ 1023) << 52)
-    let result = p * scale
-    return t < -708 ? 0 : result
+    // One lane of the four-lane version (Vectorized.swift), which performs exactly these operations.
+    negativeExp(SIMD4<Double>(repeating: t))[0]
 }
 
 /// The standard normal quantile Φ⁻¹(p) for p in (0, 1): Acklam's rational approximation

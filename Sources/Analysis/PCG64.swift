@@ -214,34 +214,6 @@ public struct PCG64: RandomNumberGenerator, Sendable, Equatable {
 /// ln(1+f) = f − (f²/2 − s·(f²/2 + R)), R = Σₖ₌₁¹¹ 2z^k/(2k+1), z = s² ≤ 0.0295 (Taylor of 2·atanh).
 @inline(__always)
 func portableLog(_ x: Double) -> Double {
-    let bits = x.bitPattern
-    var exponent = Int((bits >> 52) & 0x7ff) - 1023
-    var mantissa = Double(bitPattern: (bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000)
-    if mantissa > 1.4142135623730951 {
-        mantissa *= 0.5
-        exponent += 1
-    }
-    let f = mantissa - 1  // exact (Sterbenz)
-    let halfSquare = 0.5 * f * f
-    let s = f / (2 + f)
-    let z = s * s
-    var r = 2.0 / 25
-    r = 2.0 / 23 + z * r
-    r = 2.0 / 21 + z * r
-    r = 2.0 / 19 + z * r
-    r = 2.0 / 17 + z * r
-    r = 2.0 / 15 + z * r
-    r = 2.0 / 13 + z * r
-    r = 2.0 / 11 + z * r
-    r = 2.0 / 9 + z * r
-    r = 2.0 / 7 + z * r
-    r = 2.0 / 5 + z * r
-    r = 2.0 / 3 + z * r
-    r *= z
-    let logMantissa = f - (halfSquare - s * (halfSquare + r))
-    // ln 2 split so that e·ln2High is exact for |e| < 2¹¹.
-    let ln2High = 6.93147180369123816490e-01
-    let ln2Low = 1.90821492927058770002e-10
-    let e = Double(exponent)
-    return e * ln2High + (logMantissa + e * ln2Low)
+    // One lane of the four-lane version (Vectorized.swift), which performs exactly these operations.
+    portableLog(SIMD4<Double>(repeating: x))[0]
 }

@@ -1,8 +1,8 @@
-// Four-lane versions of the module's arithmetic-only elementary functions. Each lane performs
-// exactly the IEEE operations of the scalar version, so results are bit-identical to it; the
-// lanes only buy instruction-level parallelism in the hot loops (Gaussian fill, KDE).
+// Four-lane arithmetic-only elementary functions: the single implementation behind the scalar
+// `portableLog(_:)` (PCG64.swift) and `negativeExp(_:)` (MutualInformation.swift), which take
+// one lane. The lanes buy instruction-level parallelism in the hot loops (Gaussian fill, KDE).
 
-/// Lane-wise ``portableLog(_:)``: bit-identical per lane.
+/// Lane-wise ``portableLog(_:)``.
 @inline(__always)
 func portableLog(_ x: SIMD4<Double>) -> SIMD4<Double> {
     let bits = unsafeBitCast(x, to: SIMD4<UInt64>.self)
@@ -34,7 +34,7 @@ func portableLog(_ x: SIMD4<Double>) -> SIMD4<Double> {
     return e * 6.93147180369123816490e-01 + (logMantissa + e * 1.90821492927058770002e-10)
 }
 
-/// Lane-wise ``negativeExp(_:)``: bit-identical per lane.
+/// Lane-wise ``negativeExp(_:)``.
 @inline(__always)
 func negativeExp(_ t: SIMD4<Double>) -> SIMD4<Double> {
     let underflow = t .< -708

@@ -265,23 +265,28 @@ extension LanguageModel {
         forEachWorker(workers) { worker in attend(worker, workers) }
 
         // Phase 3, by rows: output projection and residual add, then the feed-forward sublayer.
-        func attentionUpdate(_ r0: Int, _ m: Int) {
-            block.attentionOutput.withUnsafeBufferPointer {
+        /// x += input·Wᵀ (one GEMM into the residual), or x += postNorm(input·Wᵀ) when the
+        /// architecture normalizes sublayer outputs (Gemma 3).
+        func addSublayerOutput(_ input: UnsafeMutablePointer<Float>, width k: Int, weight: [Float], postNorm: [Float],
+                               _ r0: Int, _ m: Int) {
+            weight.withUnsafeBufferPointer {
                 if postNorms {
-                    gemmTransposedB(m: m, n: d, k: qw, a: w.attention + r0 * qw, lda: qw,
-                                    b: $0.baseAddress!, ldb: qw, c: w.projected + r0 * d, ldc: d)
+                    gemmTransposedB(m: m, n: d, k: k, a: input + r0 * k, lda: k,
+                                    b: $0.baseAddress!, ldb: k, c: w.projected + r0 * d, ldc: d)
                 } else {
-                    // x += attention · Oᵀ in one GEMM.
-                    gemmTransposedB(m: m, n: d, k: qw, a: w.attention + r0 * qw, lda: qw,
-                                    b: $0.baseAddress!, ldb: qw, beta: 1, c: x + r0 * d, ldc: d)
+                    gemmTransposedB(m: m, n: d, k: k, a: input + r0 * k, lda: k,
+                                    b: $0.baseAddress!, ldb: k, beta: 1, c: x + r0 * d, ldc: d)
                 }
             }
             if postNorms {
-                block.postAttentionNorm.withUnsafeBufferPointer {
+                postNorm.withUnsafeBufferPointer {
                     addNormalized(x + r0 * d, w.projected + r0 * d, rows: m, width: d, weight: $0.baseAddress!,
                                   epsilon: c.normEpsilon)
                 }
             }
+        }
+        func attentionUpdate(_ r0: Int, _ m: Int) {
+            addSublayerOutput(w.attention, width: qw, weight: block.attentionOutput, postNorm: block.postAttentionNorm, r0, m)
         }
         func feedForwardUpdate(_ r0: Int, _ m: Int) {
             block.feedForwardNorm.withUnsafeBufferPointer {
@@ -293,21 +298,7 @@ extension LanguageModel {
             }
             gatedActivation(w.gateUp + r0 * 2 * ff, w.activated + r0 * ff, rows: m, width: ff,
                             activation: c.traits.activation)
-            block.down.withUnsafeBufferPointer {
-                if postNorms {
-                    gemmTransposedB(m: m, n: d, k: ff, a: w.activated + r0 * ff, lda: ff,
-                                    b: $0.baseAddress!, ldb: ff, c: w.projected + r0 * d, ldc: d)
-                } else {
-                    gemmTransposedB(m: m, n: d, k: ff, a: w.activated + r0 * ff, lda: ff,
-                                    b: $0.baseAddress!, ldb: ff, beta: 1, c: x + r0 * d, ldc: d)
-                }
-            }
-            if postNorms {
-                block.postFeedForwardNorm.withUnsafeBufferPointer {
-                    addNormalized(x + r0 * d, w.projected + r0 * d, rows: m, width: d, weight: $0.baseAddress!,
-                                  epsilon: c.normEpsilon)
-                }
-            }
+            addSublayerOutput(w.activated, width: ff, weight: block.down, postNorm: block.postFeedForwardNorm, r0, m)
         }
         if pausesAfterAttention {
             forEachWorker(workers) { worker in

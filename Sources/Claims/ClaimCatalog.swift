@@ -8,6 +8,7 @@ public enum ClaimCatalog {
         LoT1LowRankTrajectories(),
         LoT2Truncation(),
         LoT3GaussianResiduals(),
+        TDCompressingAutoencoder(),
     ]
 
     public static var registry: ClaimRegistry { ClaimRegistry(all) }

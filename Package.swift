@@ -44,7 +44,7 @@ let package = Package(
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "TestSupport"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Tokenization", "TestSupport"]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis"]),
-        .testTarget(name: "ClaimsTests", dependencies: ["Claims", "TestSupport"]),
+        .testTarget(name: "ClaimsTests", dependencies: ["Claims", "Analysis", "TestSupport"]),
         .testTarget(name: "RecordingTests", dependencies: ["Recording", "TestSupport"]),
         .testTarget(name: "HarnessTests", dependencies: ["Harness", "TestSupport"]),
     ]

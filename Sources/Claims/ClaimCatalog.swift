@@ -18,6 +18,7 @@ public enum ClaimCatalog {
         SR3SemanticRegions(),
         SR2DSlice(),
         SRGateFlips(),
+        TDCompressingAutoencoder(),
     ]
 
     public static var registry: ClaimRegistry { ClaimRegistry(all) }

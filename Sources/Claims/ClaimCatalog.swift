@@ -8,6 +8,10 @@ public enum ClaimCatalog {
         LoT1LowRankTrajectories(),
         LoT2Truncation(),
         LoT3GaussianResiduals(),
+        LoT4ExtrapolationClassifier(),
+        LoT5EdgeLayerAnomalies(),
+        LoT6NullInputs(),
+        LoTSingularVectorAngles(),
     ]
 
     public static var registry: ClaimRegistry { ClaimRegistry(all) }

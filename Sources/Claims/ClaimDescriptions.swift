@@ -133,6 +133,64 @@ public enum ClaimDescriptions {
             Paper (GPT-2 medium): α ≈ 0.64, λ ≈ 0.18; Llama 2 7B λ ≈ 0.27. Pilot on SmolLM2: λ = 0.185 (R² = 0.89) \
             over all pairs, 0.181 (R² = 0.90) over interior pairs; random-init λ = 0.072, R² = 0.70.
             """),
+        "LoT-4": ClaimDescription(
+            summary: """
+            Splits the Walden trajectories into a basis set (≥ 1.2·D) and a disjoint evaluation set, extrapolates \
+            the evaluation set from t to t+τ with the basis set's rotate-and-stretch map, and asks a linear SVM \
+            (5-fold CV grouped by trajectory) to tell true from extrapolated states at t ≈ L/3 and L/2 for τ = 1 and \
+            10, with a label-permutation null. The in-sample variant (bases fitted on the classified set) is recorded.
+            """,
+            criteria: ["accuracy at τ = 1 within [0.44, 0.56] at both t",
+                       "accuracy at τ = 10 ≥ accuracy at τ = 1 − 0.02 at both t",
+                       "reaching 0.60 at τ = 10 is recorded only"],
+            controls: """
+            identity-extrapolation (x̃ = x(t), no transport) must be separated above the band, showing the \
+            classifier can reject a wrong model; in-sample (bases fitted on the classified trajectories, equal \
+            second moments) must fall below it (anti-learning).
+            """,
+            reference: """
+            Reported (v2/v3, unverified): about 50–51 % at τ = 1 and 60 % at τ = 10. Pilot on SmolLM2: 0.50–0.55 \
+            for both τ against a null of 0.49–0.51; in-sample 0.27–0.40.
+            """),
+        "LoT-5": ClaimDescription(
+            summary: """
+            Computes the LoT-3 residual variance A2 and kurtosis A3 at τ = 1 with the pre-norm states h₁…h_L and in \
+            HF convention (final-norm output as the last point), and compares the last step with the interior \
+            exponential fit (Δ_last), and the early-layer kurtosis with the middle third.
+            """,
+            criteria: ["|Δ_last| ≤ 2 nats with pre-norm states",
+                       "|Δ_last| ≥ 3 nats in HF convention",
+                       "mean A3 over t ≤ 4 ≥ 2 × middle-third A3"],
+            controls: "random-init is recorded only: the spec states no expected behaviour for it.",
+            reference: """
+            Paper: Mistral 7B and Llama 3.2 show a misaligned last layer; all models deviate in the first layers. \
+            Pilot on SmolLM2: pre-norm A2 6.69 at 29→30 vs 5.58 at 28→29; HF convention A2 1.03 (−5.7 nats); \
+            early A3 1.1–1.3 vs about 0.3 in the middle.
+            """),
+        "LoT-6": ClaimDescription(
+            summary: """
+            (a) Classifies the last-token state of Walden windows against uniformly random token sequences with a \
+            linear SVM at every layer. (b) Re-initialises blocks 16–30 with random-init weights and measures the mean \
+            velocity after block 15 against the trained model and the last-quarter LoT-3 variance fit; straightness \
+            in full space and projected on the leading directions is recorded.
+            """,
+            criteria: ["gibberish vs language accuracy ≥ 0.95 at every layer",
+                       "ablated mean velocity after block 15 ≤ 0.3 × trained",
+                       "ablated last-quarter λ-fit fails (λ < 0.1 or R² < 0.8)"],
+            controls: "arbitrary-labels (first vs second half of the language windows) must stay near chance and be refuted.",
+            reference: """
+            Paper (GPT-2): gibberish separable at every layer (perceptron, 14,000 trajectories); the ablated model \
+            stops transporting after t = 12 and only diffuses. Not piloted on SmolLM2.
+            """),
+        "LoT-angles": ClaimDescription(
+            summary: """
+            Angles arccos|ψ_i(t₁)·ψ_i(t₂)| between the aligned uncentered singular directions i ≤ 4 of the Walden \
+            trajectories at different layers: per adjacent pair, per lag, and first against last layer.
+            """,
+            criteria: ["median adjacent-layer angle ≤ 20°",
+                       "median angle at lags ≥ L/2 ≥ 45° (thresholds chosen by the harness; the spec is qualitative)"],
+            controls: "random-init must be refuted: untrained states stay near the embedding, so directions do not rotate far.",
+            reference: "Paper (GPT-2 medium, Fig. 2a): small rotations per layer, the whole basis needed from t = 1 to 24. Not piloted."),
     ]
 }
 

@@ -13,14 +13,17 @@ import Foundation
 /// θ_i(t, t+k) over t); `angle_u<i>_first_last` (θ_i(1, L)); and the summaries the criteria read:
 /// the median adjacent angle and the median angle at lags ≥ L/2, both over i ≤ 4.
 ///
-/// Pass criteria (**chosen here**: the spec only says "near 0 for adjacent layers; large between
-/// distant layers" and gives neither paper nor pilot numbers): median adjacent angle ≤ 20°, and
-/// median distant (lag ≥ L/2) angle ≥ 45°, i.e. at least half-way to orthogonal. 20° keeps
-/// "near 0" (cos 20° = 0.94: adjacent directions share ~88 % of their variance); 45° is the
-/// midpoint of the 0–90° range of |cos|-angles.
+/// Verdict: **informational** on every subject. The spec only says "near 0 for adjacent layers;
+/// large between distant layers" and gives neither paper nor pilot numbers, so this harness reads
+/// it as two recorded criteria — median adjacent angle ≤ 20° (cos 20° = 0.94) and median angle at
+/// lags ≥ L/2 ≥ 45° (half-way to orthogonal) — but does not gate on them: the random-init control
+/// shows the same pattern (SmolLM2, N = 1000: trained 16.7° adjacent / 81° distant, random-init
+/// 22.7° / 82°), so the angles do not separate a trained model from an untrained one and cannot
+/// count as reproduced (spec §5.4). With uncentered bases and ~N ≈ D samples, directions beyond the
+/// first few are poorly determined in both models, and greedy alignment keeps adjacent angles
+/// small by construction; the lag curves are the informative output.
 ///
-/// Control `random-init` must be refuted: an untrained model barely transports the pilot token
-/// (its states stay close to the embedding), so its directions do **not** rotate far over the depth.
+/// Control `random-init`: recorded (informational), for the contrast above.
 public struct LoTSingularVectorAngles: Claim {
     public let id = "LoT-angles"
     public let title = "Leading singular directions rotate slightly per layer and far over the depth"
@@ -70,9 +73,10 @@ public struct LoTSingularVectorAngles: Claim {
             Criterion("median angle at lag ≥ L/2 (i ≤ \(Self.directions)) ≥ \(Int(Self.distantFloorDegrees))°",
                       observed: distantMedian, passed: distantMedian >= Self.distantFloorDegrees),
         ]
-        return ClaimOutcome(judging: criteria, metrics: metrics, notes: [
+        return ClaimOutcome(verdict: .informational, metrics: metrics, criteria: criteria, notes: [
             "N = \(bases.sampleCount) trajectories, D = \(bases.width); uncentered bases, so ψ₁ is close to the mean direction",
-            "thresholds 20° and 45° are this harness's reading of the spec's qualitative statement, not paper or pilot values",
+            "informational: thresholds 20° and 45° are this harness's reading of the spec's qualitative statement, "
+                + "and random-init shows the same pattern, so the angles are recorded, not judged",
         ])
     }
 

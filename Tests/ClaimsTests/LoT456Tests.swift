@@ -52,7 +52,7 @@ struct LoT456ModelTests {
     @Test("LoT-4: held-out extrapolation near chance; x̃ = x(t) is detected")
     func extrapolationClassifier() throws {
         let claim = LoT4ExtrapolationClassifier()
-        let outcome = try claim.run(LoT456Smoke.chunks(parameters: ["nullPermutations": .int(1)]))
+        let outcome = try claim.run(LoT456Smoke.chunks(parameters: ["nullPermutations": .int(0)]))
         LoT456Smoke.show("LoT-4", outcome, ["evaluation_trajectories"])
         #expect(SmolLM2Claims.metric(outcome, "evaluation_trajectories") == 68)
         #expect(outcome.criteria.count == 4)

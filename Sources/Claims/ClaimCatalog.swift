@@ -19,6 +19,10 @@ public enum ClaimCatalog {
         SR2DSlice(),
         SRGateFlips(),
         TDCompressingAutoencoder(),
+        LoT4ExtrapolationClassifier(),
+        LoT5EdgeLayerAnomalies(),
+        LoT6NullInputs(),
+        LoTSingularVectorAngles(),
     ]
 
     public static var registry: ClaimRegistry { ClaimRegistry(all) }

@@ -290,6 +290,66 @@ public enum ClaimDescriptions {
             0.24 because the 2-D code mostly encodes depth. Per-layer error is highest at h₀ (1.03) and h₁ (0.83), \
             then 0.39–0.53; random-init shows the same early-to-late decline (1.03 → 0.81). Training 8000 steps \
             instead of 2000 raises R² to 0.03–0.16 but leaves the late third lowest (early 0.12, late 0.08).
+        "LoT-4": ClaimDescription(
+            summary: """
+            Splits the Walden trajectories into a basis set (≥ 1.2·D) and a disjoint evaluation set, extrapolates \
+            the evaluation set from t to t+τ with the basis set's rotate-and-stretch map, and asks a linear SVM \
+            (5-fold CV grouped by trajectory) to tell true from extrapolated states at t ≈ L/3 and L/2 for τ = 1 and \
+            10, with a label-permutation null. The in-sample variant (bases fitted on the classified set) is recorded.
+            """,
+            criteria: ["accuracy at τ = 1 within [0.44, 0.56] at both t",
+                       "accuracy at τ = 10 ≥ accuracy at τ = 1 − 0.02 at both t",
+                       "reaching 0.60 at τ = 10 is recorded only"],
+            controls: """
+            identity-extrapolation (x̃ = x(t), no transport) must be separated above the band, showing the \
+            classifier can reject a wrong model; in-sample (bases fitted on the classified trajectories, equal \
+            second moments) must fall below it (anti-learning).
+            """,
+            reference: """
+            Reported (v2/v3, unverified): about 50–51 % at τ = 1 and 60 % at τ = 10. Pilot on SmolLM2: 0.50–0.55 \
+            for both τ against a null of 0.49–0.51; in-sample 0.27–0.40.
+            """),
+        "LoT-5": ClaimDescription(
+            summary: """
+            Computes the LoT-3 residual variance A2 and kurtosis A3 at τ = 1 with the pre-norm states h₁…h_L and in \
+            HF convention (final-norm output as the last point), and compares the last step with the interior \
+            exponential fit (Δ_last), and the early-layer kurtosis with the middle third.
+            """,
+            criteria: ["|Δ_last| ≤ 2 nats with pre-norm states",
+                       "|Δ_last| ≥ 3 nats in HF convention",
+                       "mean A3 over t ≤ 4 ≥ 2 × middle-third A3"],
+            controls: "random-init is recorded only: the spec states no expected behaviour for it.",
+            reference: """
+            Paper: Mistral 7B and Llama 3.2 show a misaligned last layer; all models deviate in the first layers. \
+            Pilot on SmolLM2: pre-norm A2 6.69 at 29→30 vs 5.58 at 28→29; HF convention A2 1.03 (−5.7 nats); \
+            early A3 1.1–1.3 vs about 0.3 in the middle.
+            """),
+        "LoT-6": ClaimDescription(
+            summary: """
+            (a) Classifies the last-token state of Walden windows against uniformly random token sequences with a \
+            linear SVM at every layer. (b) Re-initialises blocks 16–30 with random-init weights and measures the mean \
+            velocity after block 15 against the trained model and the last-quarter LoT-3 variance fit; straightness \
+            in full space and projected on the leading directions is recorded.
+            """,
+            criteria: ["gibberish vs language accuracy ≥ 0.95 at every layer",
+                       "ablated mean velocity after block 15 ≤ 0.3 × trained",
+                       "ablated last-quarter λ-fit fails (λ < 0.1 or R² < 0.8)"],
+            controls: "arbitrary-labels (first vs second half of the language windows) must stay near chance and be refuted.",
+            reference: """
+            Paper (GPT-2): gibberish separable at every layer (perceptron, 14,000 trajectories); the ablated model \
+            stops transporting after t = 12 and only diffuses. Not piloted on SmolLM2.
+            """),
+        "LoT-angles": ClaimDescription(
+            summary: """
+            Angles arccos|ψ_i(t₁)·ψ_i(t₂)| between the aligned uncentered singular directions i ≤ 4 of the Walden \
+            trajectories at different layers: per adjacent pair, per lag, and first against last layer.
+            """,
+            criteria: ["informational: recorded, not judged",
+                       "median adjacent-layer angle ≤ 20° and median angle at lags ≥ L/2 ≥ 45° (harness thresholds; the spec is qualitative)"],
+            controls: "random-init is recorded: it shows the same pattern (22.7° adjacent, 82° distant), so the check cannot separate trained from untrained.",
+            reference: """
+            Paper (GPT-2 medium, Fig. 2a): small rotations per layer, the whole basis needed from t = 1 to 24. Not piloted. \
+            SmolLM2 (N = 1000): 16.7° adjacent, 81° at lags ≥ 15.
             """),
     ]
 }

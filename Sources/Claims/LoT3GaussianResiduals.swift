@@ -1,5 +1,4 @@
 import Analysis
-import Foundation
 
 /// LoT-3 — a linear rotate-and-stretch model plus Gaussian noise extrapolates x(t) to x(t+τ)
 /// (Sarfati et al., *Lines of Thought in LLMs*, Eq. 1–2, Figs. 3–4, A4–A10).
@@ -35,20 +34,6 @@ public struct LoT3GaussianResiduals: Claim {
 
     public init() {}
 
-    /// The moment aggregates of one pair's residuals.
-    struct PairAggregates: Sendable, Equatable {
-        var t: Int, t2: Int
-        /// mean_i |μ_i|/σ_i.
-        var a1: Double
-        /// ln(mean_i σ_i²).
-        var a2: Double
-        /// mean_i ln σ_i².
-        var a2MeanLog: Double
-        /// mean_i |κ_i|.
-        var a3: Double
-        var tau: Int { t2 - t }
-    }
-
     public func run(_ context: ClaimContext) throws -> ClaimOutcome {
         try context.requireKnownSubject(self)
         let bases = try context.trajectoryBases(claim: id)
@@ -56,7 +41,7 @@ public struct LoT3GaussianResiduals: Claim {
         guard layers >= 4 else {
             throw ClaimError.insufficientData("\(id) fits interior pairs (t ≥ 2, t₂ ≤ L−1); the model has only \(layers) blocks")
         }
-        let pairs = Self.residualAggregates(bases)
+        let pairs = try context.trajectoryResiduals(claim: id).pairs
 
         var metrics: [Metric] = []
         for pair in pairs {
@@ -68,8 +53,7 @@ public struct LoT3GaussianResiduals: Claim {
             }
         }
 
-        let interior = pairs.filter { $0.t >= 2 && $0.t2 <= layers - 1 }
-        let interiorFit = try LinearFit(x: interior.map { Double($0.t2) }, y: interior.map(\.a2))
+        let interiorFit = try TrajectoryResiduals.interiorFit(pairs, layers: layers)
         let allFit = try LinearFit(x: pairs.map { Double($0.t2) }, y: pairs.map(\.a2))
         let separation = try LinearFit(
             predictors: Matrix(pairs.map { [Double($0.t2), Double($0.t)] }), response: pairs.map(\.a2))
@@ -109,68 +93,5 @@ public struct LoT3GaussianResiduals: Claim {
             "N = \(bases.sampleCount) trajectories, D = \(bases.width), \(pairs.count) pairs; natural logarithms",
             "no outlier filter applied (the spec's optional 10×MAD norm filter is not used)",
         ])
-    }
-
-    /// Steps 2–4 for every pair t < t₂, as GEMMs: the coordinates C(t) = X(t)·ψ(t) once per t,
-    /// then per pair X̃ = (C(t)·diag(σ(t₂)/σ(t)))·ψ(t₂)ᵀ.
-    static func residualAggregates(_ bases: TrajectoryBases) -> [PairAggregates] {
-        let layers = bases.layerCount, n = bases.sampleCount, d = bases.width
-        var result: [PairAggregates] = []
-        result.reserveCapacity(layers * (layers - 1) / 2)
-        for t in 1..<layers {
-            // ψ(t) is stored row-wise (row i = ψ_i), so C = X·ψ(t) is X times the stored matrix transposed.
-            let coordinates = Matrix.product(bases.states[t - 1], bases.aligned[t - 1], transposeRight: true)
-            let from = bases.alignedSingularValues[t - 1]
-            for t2 in (t + 1)...layers {
-                let to = bases.alignedSingularValues[t2 - 1]
-                var stretched = coordinates
-                stretched.withUnsafeMutableStorage { c in
-                    let scale = (0..<d).map { to[$0] / from[$0] }
-                    for r in 0..<n {
-                        for i in 0..<d { c[r * d + i] *= scale[i] }
-                    }
-                }
-                let predicted = Matrix.product(stretched, bases.aligned[t2 - 1])
-                result.append(aggregates(actual: bases.states[t2 - 1], predicted: predicted, t: t, t2: t2))
-            }
-        }
-        return result
-    }
-
-    /// Step 3–4: the per-coordinate moments of δ = actual − predicted and their averages.
-    static func aggregates(actual: Matrix, predicted: Matrix, t: Int, t2: Int) -> PairAggregates {
-        let n = actual.rows, d = actual.columns
-        var mean = [Double](repeating: 0, count: d)
-        var second = [Double](repeating: 0, count: d)
-        var fourth = [Double](repeating: 0, count: d)
-        actual.storage.withUnsafeBufferPointer { x in
-            predicted.storage.withUnsafeBufferPointer { y in
-                for r in 0..<n {
-                    let row = r * d
-                    for i in 0..<d { mean[i] += x[row + i] - y[row + i] }
-                }
-                for i in 0..<d { mean[i] /= Double(n) }
-                for r in 0..<n {
-                    let row = r * d
-                    for i in 0..<d {
-                        let e = x[row + i] - y[row + i] - mean[i], e2 = e * e
-                        second[i] += e2
-                        fourth[i] += e2 * e2
-                    }
-                }
-            }
-        }
-        var a1 = 0.0, meanVariance = 0.0, meanLogVariance = 0.0, a3 = 0.0
-        for i in 0..<d {
-            let variance = second[i] / Double(n - 1)
-            let m2 = second[i] / Double(n), m4 = fourth[i] / Double(n)
-            a1 += abs(mean[i]) / variance.squareRoot()
-            meanVariance += variance
-            meanLogVariance += Foundation.log(variance)
-            a3 += abs(m4 / (m2 * m2) - 3)
-        }
-        let count = Double(d)
-        return PairAggregates(t: t, t2: t2, a1: a1 / count, a2: Foundation.log(meanVariance / count),
-                              a2MeanLog: meanLogVariance / count, a3: a3 / count)
     }
 }

@@ -42,27 +42,34 @@ extension ClaimContext {
         let key = "states/\(modelTag)/\(rule.rawValue)/\(sampling.corpus)/\(sampling.count)/\(sampling.tokens)" + (rule == .windows ? "/\(seed)" : "")
         let sequences = try self.sequences(rule)
         let model = try self.model()
-        return try resources.memoized(key) {
-            let c = model.configuration
-            var hooks = (0...c.blockCount).map(HookPoint.residual)
-            hooks += (0..<c.blockCount).map(HookPoint.residualMid)
-            hooks.append(.finalNorm)
-            let label = "forward passes, \(sampling.corpus) \(rule.rawValue), \(modelTag == "ri" ? "random-init" : "trained") model"
-            let capture = try model.capture(sequences, plan: CapturePlan(hooks: hooks),
-                                            progress: progress.map { report in { done, total in report(label, done, total) } })
-            func matrix(_ hook: HookPoint) -> Matrix {
-                let h = capture.index(of: hook)!
-                var storage = [Double](repeating: 0, count: sequences.count * c.modelWidth)
-                for s in sequences.indices {
-                    let start = (s * hooks.count + h) * c.modelWidth
-                    for i in 0..<c.modelWidth { storage[s * c.modelWidth + i] = Double(capture.values[start + i]) }
-                }
-                return Matrix(rows: sequences.count, columns: c.modelWidth, storage: storage)
+        let label = "forward passes, \(sampling.corpus) \(rule.rawValue), \(modelTag == "ri" ? "random-init" : "trained") model"
+        let report = progress.map { report in { @Sendable (done: Int, total: Int) in report(label, done, total) } }
+        return try resources.memoized(key) { try LastPositionStates(capturing: sequences, with: model, progress: report) }
+    }
+}
+
+extension LastPositionStates {
+    /// Runs `model` on `sequences` and keeps the last position's residual at every index, the
+    /// mid-block states and the final norm, in Float64.
+    init(capturing sequences: [[Int]], with model: LanguageModel,
+         progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil) throws {
+        let c = model.configuration
+        var hooks = (0...c.blockCount).map(HookPoint.residual)
+        hooks += (0..<c.blockCount).map(HookPoint.residualMid)
+        hooks.append(.finalNorm)
+        let capture = try model.capture(sequences, plan: CapturePlan(hooks: hooks), progress: progress)
+        func matrix(_ hook: HookPoint) -> Matrix {
+            let h = capture.index(of: hook)!
+            var storage = [Double](repeating: 0, count: sequences.count * c.modelWidth)
+            for s in sequences.indices {
+                let start = (s * hooks.count + h) * c.modelWidth
+                for i in 0..<c.modelWidth { storage[s * c.modelWidth + i] = Double(capture.values[start + i]) }
             }
-            return LastPositionStates(residual: (0...c.blockCount).map { matrix(.residual($0)) },
-                                      mid: (0..<c.blockCount).map { matrix(.residualMid($0)) },
-                                      finalNorm: matrix(.finalNorm), sequences: sequences)
+            return Matrix(rows: sequences.count, columns: c.modelWidth, storage: storage)
         }
+        self.init(residual: (0...c.blockCount).map { matrix(.residual($0)) },
+                  mid: (0..<c.blockCount).map { matrix(.residualMid($0)) },
+                  finalNorm: matrix(.finalNorm), sequences: sequences)
     }
 }
 

@@ -1,7 +1,8 @@
 import Analysis
+import Foundation
 
 /// The Lines-of-Thought trajectories of the pilot token and their per-layer singular bases,
-/// shared by LoT-1 and LoT-3 (claims spec §2, "Bases").
+/// shared by LoT-1, LoT-3, LoT-4, LoT-5 and the singular-vector angles (claims spec §2, "Bases").
 ///
 /// X(t) is the `[N × D]` matrix of last-token states after block t, t = 1…L: the embedding
 /// is excluded and the last point is the pre-norm h_L. Each layer gets the **uncentered**
@@ -96,6 +97,137 @@ struct TrajectoryBases: Sendable {
     }
 }
 
+extension TrajectoryBases {
+    /// The coordinates C = X·ψ(t) of the rows of `x` (`[n × D]`) in the aligned basis of layer t (1-based).
+    func coordinates(_ x: Matrix, layer t: Int) -> Matrix {
+        // ψ(t) is stored row-wise (row i = ψ_i), so C = X·ψ(t) is X times the stored matrix transposed.
+        Matrix.product(x, aligned[t - 1], transposeRight: true)
+    }
+
+    /// LoT Eq. 1 from precomputed coordinates C = X(t)·ψ(t): X̃ = (C·diag(σ(t₂)/σ(t)))·ψ(t₂)ᵀ, row-wise.
+    func extrapolate(coordinates: Matrix, from t: Int, to t2: Int) -> Matrix {
+        let from = alignedSingularValues[t - 1], to = alignedSingularValues[t2 - 1]
+        let d = coordinates.columns, n = coordinates.rows
+        // A zero singular value (rank-deficient layer) carries no stretch information; keep the coordinate.
+        let scale = (0..<d).map { from[$0] > 0 ? to[$0] / from[$0] : 1 }
+        var stretched = coordinates
+        stretched.withUnsafeMutableStorage { c in
+            for r in 0..<n {
+                for i in 0..<d { c[r * d + i] *= scale[i] }
+            }
+        }
+        return Matrix.product(stretched, aligned[t2 - 1])
+    }
+
+    /// LoT Eq. 1 for the rows of `x` at layer t: X̃(t₂) = ψ(t₂)·diag(σ(t₂)/σ(t))·ψ(t)ᵀ·x, row-wise.
+    /// `x` need not be the ensemble the bases were fitted on (LoT-4 extrapolates a held-out set).
+    func extrapolate(_ x: Matrix, from t: Int, to t2: Int) -> Matrix {
+        extrapolate(coordinates: coordinates(x, layer: t), from: t, to: t2)
+    }
+
+    /// The same trajectories with their last point replaced by `last` (e.g. the final-norm output,
+    /// the HF convention of LoT-5): only that layer is decomposed again and aligned to layer L − 1.
+    func replacingLastPoint(with last: Matrix, claim: String) throws -> TrajectoryBases {
+        guard last.rows == sampleCount && last.columns == width else {
+            throw ClaimError.insufficientData("\(claim): the replacement last point is \(last.rows)×\(last.columns), the trajectories \(sampleCount)×\(width)")
+        }
+        var copy = self
+        let svd = try last.singularValueDecomposition()
+        copy.states[layerCount - 1] = last
+        copy.singularValues[layerCount - 1] = svd.singularValues
+        if layerCount == 1 {
+            copy.aligned[0] = svd.vt
+            copy.alignedSingularValues[0] = svd.singularValues
+        } else {
+            let next = Self.align(previous: aligned[layerCount - 2], current: svd.vt, singularValues: svd.singularValues)
+            copy.aligned[layerCount - 1] = next.basis
+            copy.alignedSingularValues[layerCount - 1] = next.singularValues
+        }
+        return copy
+    }
+}
+
+/// The LoT-3 residual machinery (claims spec §2 LoT-3, steps 2–5), shared by LoT-3, LoT-5 and LoT-6:
+/// per pair t < t₂, δ = X(t₂) − X̃ with X̃ from ``TrajectoryBases/extrapolate(_:from:to:)``,
+/// the per-coordinate moments of δ, their averages A1–A3 and the exponential variance fit.
+enum TrajectoryResiduals {
+    /// The moment aggregates of one pair's residuals.
+    struct PairAggregates: Sendable, Equatable {
+        var t: Int, t2: Int
+        /// mean_i |μ_i|/σ_i.
+        var a1: Double
+        /// ln(mean_i σ_i²).
+        var a2: Double
+        /// mean_i ln σ_i².
+        var a2MeanLog: Double
+        /// mean_i |κ_i|.
+        var a3: Double
+        var tau: Int { t2 - t }
+    }
+
+    /// Steps 2–4 for every pair t < t₂ that `including` accepts, as GEMMs: the coordinates
+    /// C(t) = X(t)·ψ(t) once per t, then per pair X̃ = (C(t)·diag(σ(t₂)/σ(t)))·ψ(t₂)ᵀ.
+    static func aggregates(_ bases: TrajectoryBases,
+                           including: (_ t: Int, _ t2: Int) -> Bool = { _, _ in true }) -> [PairAggregates] {
+        let layers = bases.layerCount
+        var result: [PairAggregates] = []
+        guard layers >= 2 else { return result }
+        for t in 1..<layers {
+            let targets = ((t + 1)...layers).filter { including(t, $0) }
+            guard !targets.isEmpty else { continue }
+            let coordinates = bases.coordinates(bases.states[t - 1], layer: t)
+            for t2 in targets {
+                let predicted = bases.extrapolate(coordinates: coordinates, from: t, to: t2)
+                result.append(aggregates(actual: bases.states[t2 - 1], predicted: predicted, t: t, t2: t2))
+            }
+        }
+        return result
+    }
+
+    /// Steps 3–4: the per-coordinate moments of δ = actual − predicted and their averages.
+    static func aggregates(actual: Matrix, predicted: Matrix, t: Int, t2: Int) -> PairAggregates {
+        let n = actual.rows, d = actual.columns
+        var mean = [Double](repeating: 0, count: d)
+        var second = [Double](repeating: 0, count: d)
+        var fourth = [Double](repeating: 0, count: d)
+        actual.storage.withUnsafeBufferPointer { x in
+            predicted.storage.withUnsafeBufferPointer { y in
+                for r in 0..<n {
+                    let row = r * d
+                    for i in 0..<d { mean[i] += x[row + i] - y[row + i] }
+                }
+                for i in 0..<d { mean[i] /= Double(n) }
+                for r in 0..<n {
+                    let row = r * d
+                    for i in 0..<d {
+                        let e = x[row + i] - y[row + i] - mean[i], e2 = e * e
+                        second[i] += e2
+                        fourth[i] += e2 * e2
+                    }
+                }
+            }
+        }
+        var a1 = 0.0, meanVariance = 0.0, meanLogVariance = 0.0, a3 = 0.0
+        for i in 0..<d {
+            let variance = second[i] / Double(n - 1)
+            let m2 = second[i] / Double(n), m4 = fourth[i] / Double(n)
+            a1 += abs(mean[i]) / variance.squareRoot()
+            meanVariance += variance
+            meanLogVariance += Foundation.log(variance)
+            a3 += abs(m4 / (m2 * m2) - 3)
+        }
+        let count = Double(d)
+        return PairAggregates(t: t, t2: t2, a1: a1 / count, a2: Foundation.log(meanVariance / count),
+                              a2MeanLog: meanLogVariance / count, a3: a3 / count)
+    }
+
+    /// Step 5: A2 = ln α + λ·(t+τ) over the interior pairs (t ≥ 2, t₂ ≤ L − 1) of `pairs`.
+    static func interiorFit(_ pairs: [PairAggregates], layers: Int) throws -> LinearFit {
+        let interior = pairs.filter { $0.t >= 2 && $0.t2 <= layers - 1 }
+        return try LinearFit(x: interior.map { Double($0.t2) }, y: interior.map(\.a2))
+    }
+}
+
 extension ClaimContext {
     /// The LoT trajectories of this subject's model on the `.chunks` sampling with their
     /// per-layer SVDs and aligned bases, memoized so LoT-1 and LoT-3 share one SVD per layer.
@@ -108,5 +240,17 @@ extension ClaimContext {
         return try resources.memoized(key) {
             try TrajectoryBases(states: Array(states.residual.dropFirst()), claim: claim)
         }
+    }
+}
+
+extension ClaimContext {
+    /// The LoT-3 aggregates of every pair t < t₂ of ``trajectoryBases(claim:)``, memoized so
+    /// LoT-3 and LoT-5 share the 435 extrapolations of a 30-block model.
+    func trajectoryResiduals(claim: String) throws -> (bases: TrajectoryBases, pairs: [TrajectoryResiduals.PairAggregates]) {
+        let bases = try trajectoryBases(claim: claim)
+        let sampling = try requireSampling(claim)
+        let key = "lot-residuals/\(modelTag)/\(sampling.corpus)/\(sampling.count)/\(sampling.tokens)"
+        let pairs = try resources.memoized(key) { TrajectoryResiduals.aggregates(bases) }
+        return (bases, pairs)
     }
 }

@@ -290,6 +290,7 @@ public enum ClaimDescriptions {
             0.24 because the 2-D code mostly encodes depth. Per-layer error is highest at h₀ (1.03) and h₁ (0.83), \
             then 0.39–0.53; random-init shows the same early-to-late decline (1.03 → 0.81). Training 8000 steps \
             instead of 2000 raises R² to 0.03–0.16 but leaves the late third lowest (early 0.12, late 0.08).
+            """),
         "LoT-4": ClaimDescription(
             summary: """
             Splits the Walden trajectories into a basis set (≥ 1.2·D) and a disjoint evaluation set, extrapolates \

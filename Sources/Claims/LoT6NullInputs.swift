@@ -11,7 +11,7 @@ import Engine
 ///   `PCG64(seed: suite seed, stream: 6)`. At every layer t = 1…L, the last token's h_t is
 ///   classified by ``LinearSVM`` (λ = 1e-2, standardized per training fold) under 5-fold
 ///   ``CrossValidation`` (each sequence its own group). Not piloted.
-/// - **(b) Ablated model.** Blocks `ablatedFrom`+1 … L (default 16–30) take the random-init
+/// - **(b) Ablated model.** Blocks `ablatedFrom`+1 … L (default: the upper half, 16–30 for SmolLM2) take the random-init
 ///   control's weights (``LanguageModel/replacingBlocks(_:from:origin:)``). On the language
 ///   windows: the mean velocity ‖h_t − h_{t−1}‖ over t > `ablatedFrom` relative to the trained
 ///   model, and the LoT-3 variance fit A2 = ln α + λ·(t+τ) restricted to the last quarter
@@ -97,7 +97,7 @@ public struct LoT6NullInputs: Claim {
         let worstSeparation = separations.min()!
 
         // (b) The ablated model.
-        let ablatedFrom = context.parameters.int("ablatedFrom", default: 15)
+        let ablatedFrom = context.parameters.int("ablatedFrom", default: layers / 2)
         guard ablatedFrom >= 1 && ablatedFrom < layers - 2 else {
             throw ClaimError.insufficientData("\(id): ablatedFrom = \(ablatedFrom) must leave at least 3 of the \(layers) blocks re-initialised and 1 trained")
         }

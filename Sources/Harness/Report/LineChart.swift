@@ -67,6 +67,11 @@ struct LineChart: Sendable {
         var xMin = xs.min() ?? 0, xMax = xs.max() ?? 1
         if let categories = xCategories { xMin = -0.5; xMax = Double(max(categories.count, 1)) - 0.5 }
         if xMax - xMin < 1e-12 { xMin -= 1; xMax += 1 }
+        if connectInOrder && !logX {
+            // An x–y path has no natural x range: pad it so points on the edge stay clear of the frame.
+            let pad = (xMax - xMin) * 0.03
+            xMin -= pad; xMax += pad
+        }
         if logX {
             xMin = pow(2, floor(log2(max(xMin, .leastNormalMagnitude))))
             xMax = pow(2, max(ceil(log2(max(xMax, .leastNormalMagnitude))), log2(xMin) + 1))

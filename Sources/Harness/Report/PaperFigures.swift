@@ -97,7 +97,9 @@ extension ClaimFigures {
                 }
             }
             let ys = series.flatMap { $0.points.map(\.y) }.filter { $0 > 0 }
-            let logY = (ys.max() ?? 1) / max(ys.min() ?? 1, .leastNormalMagnitude) > 30
+            // A log axis once the curves span an order of magnitude: the growth of the early injections
+            // would otherwise flatten every other curve onto the line at 1.
+            let logY = (ys.max() ?? 1) / max(ys.min() ?? 1, .leastNormalMagnitude) > 10
             out.figures.append(ReportFigure(id: figureID("TD-7", "recovery"), caption: """
                 Recovery of a perturbation over the following layers: a shift δ along the top two principal directions \
                 is added at injection residual l (one colour per l) and the median over the 24-point grid of ‖Δ_k‖/‖δ‖ \

@@ -120,7 +120,7 @@ func negativeExp(_ t: Double) -> Double {
 
 /// The standard normal quantile Φ⁻¹(p) for p in (0, 1): Acklam's rational approximation
 /// refined by one Halley step on Φ(x) = ½·erfc(−x/√2), giving near full double precision.
-func inverseNormalCDF(_ p: Double) -> Double {
+public func inverseNormalCDF(_ p: Double) -> Double {
     precondition(p > 0 && p < 1, "inverseNormalCDF: p = \(p) outside (0, 1)")
     let a = [-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02,
              1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00]

@@ -14,6 +14,8 @@ import Foundation
 /// - informational: `angle_u1`…`angle_u4` at layer t, the angle θ_i(t, t+1) = arccos|ψ_i(t)·ψ_i(t+1)|
 ///   in degrees between the aligned singular vectors of consecutive layers (Fig. 2a).
 ///
+/// For the report only (not judged): `path<s>_u1/_u2` and `spectrum_t<t>`, see ``figureMetrics(_:)``.
+///
 /// Because the SVD is uncentered, σ₁ is the mean direction. N ≥ D is required (the run throws
 /// ``ClaimError/insufficientData(_:)`` otherwise); the spec's full size is N = 1000, N_k = 50.
 ///
@@ -62,6 +64,8 @@ public struct LoT1LowRankTrajectories: Claim {
             }
         }
 
+        metrics += Self.figureMetrics(bases)
+
         let judged = Self.firstJudgedLayer - 1
         guard layers > judged else {
             throw ClaimError.insufficientData("\(id) judges layers t ≥ \(Self.firstJudgedLayer), the model has only \(layers) blocks")
@@ -80,5 +84,41 @@ public struct LoT1LowRankTrajectories: Claim {
         ]
         return ClaimOutcome(judging: criteria, metrics: metrics,
                             notes: ["N = \(bases.sampleCount) trajectories, D = \(width), uncentered SVD per layer"])
+    }
+
+    /// How many trajectories the report draws in the plane of the top two directions (Fig. 1).
+    public static let drawnTrajectories = 5
+    /// The singular-value ranks recorded for the spectrum figure (log-spaced, clipped to min(N, D)).
+    public static let spectrumRanks = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024]
+
+    /// Recorded only for the report's figures, never judged:
+    /// - `path<s>_u1`, `path<s>_u2` at layer t: the projections ⟨x_s(t), ψ₁(t)⟩, ⟨x_s(t), ψ₂(t)⟩ of the first
+    ///   ``drawnTrajectories`` trajectories onto the per-layer *aligned* singular vectors (the bases of
+    ///   ``TrajectoryBases``, sign-continuous across layers, as the paper's Fig. 1 uses), so one
+    ///   x–y line per trajectory, joined in layer order, is its path through the plane;
+    /// - `spectrum_t<t>` at layer k (a rank of ``spectrumRanks``): σ_k(t)/σ₁(t), for t ≈ 1, L/3, 2L/3, L.
+    static func figureMetrics(_ bases: TrajectoryBases) -> [Metric] {
+        let layers = bases.layerCount, width = bases.width
+        var metrics: [Metric] = []
+        for sample in 0..<min(drawnTrajectories, bases.sampleCount) {
+            for t in 1...layers {
+                let x = bases.states[t - 1], psi = bases.aligned[t - 1]
+                for direction in 0..<min(2, psi.rows) {
+                    var projection = 0.0
+                    for c in 0..<width { projection += x[sample, c] * psi[direction, c] }
+                    metrics.append(Metric("path\(sample)_u\(direction + 1)", layer: t,
+                                          unit: "projection on aligned ψ\(direction + 1)(t) (layer = t)", value: projection))
+                }
+            }
+        }
+        let spectrumLayers = Array(Set([1, max(1, layers / 3), max(1, 2 * layers / 3), layers])).sorted()
+        for t in spectrumLayers {
+            let sigma = bases.singularValues[t - 1]
+            for k in spectrumRanks where k <= sigma.count {
+                metrics.append(Metric(String(format: "spectrum_t%02d", t), layer: k,
+                                      unit: "σ_k/σ₁ (layer = rank k)", value: sigma[k - 1] / sigma[0]))
+            }
+        }
+        return metrics
     }
 }

@@ -18,7 +18,8 @@ import Analysis
 ///    variance depends on t+τ alone.
 ///
 /// Metrics: `A2_tau<τ>` at layer t for every pair; `A1_tau1`, `A2_mean_log_tau1`, `A3_tau1`
-/// at layer t; the fit coefficients and the scalars the criteria read.
+/// at layer t; the fit coefficients and the scalars the criteria read. For the report only:
+/// `qq_t<t>` and `qq_gaussian` (``quantileMetrics(_:)``).
 ///
 /// Pass: A1 ≤ 0.1 for every τ = 1 pair with t ≥ 3; interior fit R² ≥ 0.8 and λ in [0.1, 0.4];
 /// |c₂| ≤ 0.3·c₁; the mean A3 of the τ = 1 pairs with t in the middle third (L/3 < t ≤ 2L/3) ≤ 0.6.
@@ -81,6 +82,8 @@ public struct LoT3GaussianResiduals: Claim {
             Metric("pairs", unit: "count", value: Double(pairs.count)),
         ]
 
+        metrics += Self.quantileMetrics(bases)
+
         let criteria = [
             Criterion("A1 ≤ 0.1 for every τ = 1 pair with t ≥ 3", observed: a1Late, passed: a1Late <= 0.1),
             Criterion("interior fit R² ≥ 0.8", observed: interiorFit.rSquared, passed: interiorFit.rSquared >= 0.8),
@@ -93,5 +96,62 @@ public struct LoT3GaussianResiduals: Claim {
             "N = \(bases.sampleCount) trajectories, D = \(bases.width), \(pairs.count) pairs; natural logarithms",
             "no outlier filter applied (the spec's optional 10×MAD norm filter is not used)",
         ])
+    }
+
+    /// The probabilities of the recorded residual quantiles; a `qq_*` metric's layer indexes this list.
+    public static let quantileProbabilities = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5,
+                                               0.6, 0.7, 0.8, 0.9, 0.95, 0.975, 0.99, 0.995, 0.999]
+
+    /// The τ = 1 pairs (t, t+1) whose residual distribution the report draws: early, middle and late.
+    static func representativeSteps(layers: Int) -> [Int] {
+        Array(Set([max(1, layers / 6), max(1, layers / 2), max(1, min(layers - 1, 5 * layers / 6))])).sorted()
+    }
+
+    /// Recorded only for the report's quantile–quantile figure, never judged: for each representative
+    /// τ = 1 pair (t, t+1), the residuals δ of step 2 standardized per coordinate, (δ_i − μ_i)/σ_i, pooled
+    /// over all N·D values, at ``quantileProbabilities`` (`qq_t<t>`, layer = index q), and the standard
+    /// normal's quantiles at the same probabilities (`qq_gaussian`). A Gaussian residual lies on the diagonal.
+    static func quantileMetrics(_ bases: TrajectoryBases) -> [Metric] {
+        let n = bases.sampleCount, d = bases.width
+        let probabilities = quantileProbabilities
+        var metrics = probabilities.enumerated().map { q, p in
+            Metric("qq_gaussian", layer: q, unit: "standard normal quantile (layer = quantile index)", value: inverseNormalCDF(p))
+        }
+        for t in representativeSteps(layers: bases.layerCount) {
+            let coordinates = Matrix.product(bases.states[t - 1], bases.aligned[t - 1], transposeRight: true)
+            let from = bases.alignedSingularValues[t - 1], to = bases.alignedSingularValues[t]
+            var stretched = coordinates
+            stretched.withUnsafeMutableStorage { c in
+                for r in 0..<n { for i in 0..<d { c[r * d + i] *= to[i] / from[i] } }
+            }
+            let predicted = Matrix.product(stretched, bases.aligned[t])
+            let actual = bases.states[t]
+            var residual = [Double](repeating: 0, count: n * d)
+            for r in 0..<n { for i in 0..<d { residual[r * d + i] = actual[r, i] - predicted[r, i] } }
+            var standardized: [Double] = []
+            standardized.reserveCapacity(n * d)
+            for i in 0..<d {
+                let column = (0..<n).map { residual[$0 * d + i] }
+                let mean = Statistics.mean(column)
+                let sd = (column.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(n - 1)).squareRoot()
+                guard sd > 0 else { continue }
+                standardized += column.map { ($0 - mean) / sd }
+            }
+            standardized.sort()
+            for (q, p) in probabilities.enumerated() {
+                metrics.append(Metric(String(format: "qq_t%02d", t), layer: q,
+                                      unit: "standardized residual quantile (layer = quantile index)",
+                                      value: Self.sortedQuantile(standardized, p)))
+            }
+        }
+        return metrics
+    }
+
+    /// The linear-interpolation quantile of already sorted values (as ``Statistics/quantile(_:_:)``, without re-sorting).
+    static func sortedQuantile(_ sorted: [Double], _ p: Double) -> Double {
+        guard !sorted.isEmpty else { return .nan }
+        let h = Double(sorted.count - 1) * p
+        let lower = Int(h.rounded(.down)), upper = min(lower + 1, sorted.count - 1)
+        return sorted[lower] + (h - Double(lower)) * (sorted[upper] - sorted[lower])
     }
 }

@@ -22,6 +22,9 @@ import Engine
 /// l (shift and teleport; recorded, never gated, because a fixed δ shrinks in SD units merely
 /// as the ensemble spreads with depth). Each metric is the median over the grid.
 ///
+/// The recovery curve `recovery_lNN` (layer = downstream residual k, l < k ≤ L) is the median
+/// over the grid of ‖Δ_k‖/‖δ‖ for shift perturbations injected at l: the figure of the report.
+///
 /// Pass: κ(shift) ≤ 0.5 at the two earliest injection layers, and Spearman(injection layer,
 /// κ(shift)) ≥ 0.8. The random-init control must come out refuted: its blocks are small next
 /// to the residual, so a perturbation is carried along nearly unchanged (pilot κ 0.99–1.12 at
@@ -111,7 +114,8 @@ public struct TD7PerturbationRecovery: Claim {
             // Row 0 is the unperturbed state, resumed through the same path as the edits.
             let edits = Perturbation.allCases.flatMap { deltas[$0]! }
             let rows = ([x] + edits.map { VectorMath.add(x, $0) }).map { ResumeRow(prompt: 0, residual: $0.map(Float.init)) }
-            let captured = j == blocks ? [blocks] : [j, blocks]
+            // Every downstream residual l+1…L (it holds j and L): the per-layer recovery curve is drawn from them.
+            let captured = Array((l + 1)...blocks)
             let output = try model.resume(cache, rows: rows, fromResidual: l, capture: captured)
             let width = x.count
             func state(row: Int, _ index: Int) -> [Double] {
@@ -119,6 +123,7 @@ public struct TD7PerturbationRecovery: Claim {
                 return output[start ..< start + width].map(Double.init)
             }
             let cleanJ = state(row: 0, j), cleanL = state(row: 0, blocks)
+            let cleanStates = captured.map { state(row: 0, $0) }
             for (t, perturbation) in Perturbation.allCases.enumerated() {
                 var kappas: [Double] = [], amplifications: [Double] = [], returns: [Double] = []
                 for (g, delta) in deltas[perturbation]!.enumerated() {
@@ -136,7 +141,18 @@ public struct TD7PerturbationRecovery: Claim {
                 if perturbation != .random {
                     metrics.append(Metric("return_ratio_\(name)", layer: l, unit: "ratio", value: Statistics.median(returns)))
                 }
-                if perturbation == .shift { kappaShift.append(Statistics.median(kappas)) }
+                if perturbation == .shift {
+                    kappaShift.append(Statistics.median(kappas))
+                    // The recovery curve: median over the grid of ‖Δ_k‖/‖δ‖ at each downstream residual k.
+                    for (slot, k) in captured.enumerated() {
+                        let ratios = deltas[.shift]!.indices.map { g in
+                            VectorMath.norm(VectorMath.subtract(state(row: 1 + t * grid.count + g, k), cleanStates[slot]))
+                                / VectorMath.norm(deltas[.shift]![g])
+                        }
+                        metrics.append(Metric(Self.recoveryMetricName(injection: l), layer: k,
+                                              unit: "‖Δ‖/‖δ‖ (layer = downstream residual)", value: Statistics.median(ratios)))
+                    }
+                }
             }
         }
         let trend = Statistics.spearman(layers.map(Double.init), kappaShift)
@@ -151,6 +167,11 @@ public struct TD7PerturbationRecovery: Claim {
             "seed prompt: \(seedTokens.count) tokens; PCA over \(states.sampleCount) paragraphs of \(sampling.tokens) tokens",
             "return ratio read at residual min(l + 4, \(blocks)); recorded, not gated",
         ])
+    }
+
+    /// The per-layer recovery curve of a shift injected at residual `injection`, e.g. `recovery_l07`.
+    public static func recoveryMetricName(injection: Int) -> String {
+        "recovery_l" + (injection < 10 ? "0" : "") + String(injection)
     }
 
     /// Mean, first two principal directions and their score SDs of the rows of `states`.

@@ -35,6 +35,16 @@ struct LoT1Tests {
         #expect(median < 6)
         #expect(k90 <= 144)
         #expect(SmolLM2Claims.metric(outcome, "angle_u1", layer: 29) != nil)
+        // The figure data: five trajectories' projections at every layer, and spectra that start at σ₁/σ₁ = 1 and fall.
+        for sample in 0..<LoT1LowRankTrajectories.drawnTrajectories {
+            #expect((1...30).allSatisfy { SmolLM2Claims.metric(outcome, "path\(sample)_u1", layer: $0) != nil
+                && SmolLM2Claims.metric(outcome, "path\(sample)_u2", layer: $0) != nil })
+        }
+        for t in [1, 10, 20, 30] {
+            let spectrum = LoT1LowRankTrajectories.spectrumRanks.compactMap { SmolLM2Claims.metric(outcome, String(format: "spectrum_t%02d", t), layer: $0) }
+            #expect(spectrum.count == LoT1LowRankTrajectories.spectrumRanks.filter { $0 <= 576 }.count)
+            #expect(spectrum.first == 1 && zip(spectrum, spectrum.dropFirst()).allSatisfy { $0 >= $1 })
+        }
     }
 
     @Test("the random-init control spreads over many dimensions and comes out refuted on both criteria")

@@ -18,6 +18,16 @@ struct LoT3Tests {
         #expect(outcome.verdict == .supported, "\(outcome.criteria)")
         #expect(lambda > 0.12 && lambda < 0.25)
         #expect(SmolLM2Claims.metric(outcome, "pairs") == 435)
+        // The Q–Q summary: the normal's quantiles are symmetric around 0, and each representative step's
+        // standardized residual quantiles increase and have their median near 0.
+        let probabilities = LoT3GaussianResiduals.quantileProbabilities
+        let normal = probabilities.indices.compactMap { SmolLM2Claims.metric(outcome, "qq_gaussian", layer: $0) }
+        #expect(normal.count == probabilities.count && abs(normal[9]) < 1e-12 && abs(normal.first! + normal.last!) < 1e-9)
+        for t in [5, 15, 25] {
+            let quantiles = probabilities.indices.compactMap { SmolLM2Claims.metric(outcome, String(format: "qq_t%02d", t), layer: $0) }
+            #expect(quantiles.count == probabilities.count && zip(quantiles, quantiles.dropFirst()).allSatisfy { $0 <= $1 })
+            #expect(abs(quantiles[9]) < 0.5 && quantiles.first! < -2 && quantiles.last! > 2)
+        }
     }
 
     @Test("the random-init control is refuted by the variance fit, not by kurtosis")

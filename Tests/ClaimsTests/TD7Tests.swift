@@ -40,6 +40,14 @@ struct TD7Tests {
         #expect(outcome.verdict == .supported, "\(outcome.criteria)")
         #expect(kappa.count == layers.count)
         #expect(kappa.last! > 0.5, "the pilot carries a perturbation at the last block along (κ 1.21)")
+        // The recovery curve ends at the final state, where it is the amplification ‖Δ_L‖/‖δ‖.
+        for l in layers {
+            let name = TD7PerturbationRecovery.recoveryMetricName(injection: l)
+            let recovery = ((l + 1)...30).compactMap { SmolLM2Claims.metric(outcome, name, layer: $0) }
+            #expect(recovery.count == 30 - l && recovery.allSatisfy { $0 > 0 && $0.isFinite })
+            #expect(recovery.last == SmolLM2Claims.metric(outcome, "amplification_shift", layer: l))
+        }
+        #expect(TD7PerturbationRecovery.recoveryMetricName(injection: 7) == "recovery_l07")
     }
 
     @Test("the random-init control is refuted: it carries every perturbation along (κ ≈ 1)")

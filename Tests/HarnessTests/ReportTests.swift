@@ -129,6 +129,148 @@ func reportRun(id: String, commit: String, time: Int64, model: String = "m0", th
         #expect(LineChart.logTicks(low: 1, high: 3) == [10, 20, 50, 100, 200, 500, 1000])
     }
 
+    /// A run with the metrics the paper figures read (LoT-1/2/3, TD-7, SR-1, SR-slice) and one generic metric
+    /// whose unit says what its layer slot holds.
+    static func paperFigureRun() -> RunRecord {
+        func metric(_ name: String, _ layer: Int?, _ unit: String, _ value: Double) -> MetricRecord {
+            MetricRecord(name: name, layer: layer, unit: unit, value: value)
+        }
+        func subject(_ claim: String, _ subject: String, _ metrics: [MetricRecord]) -> ResultRecord {
+            ResultRecord(claimID: claim, subject: subject, verdict: subject == "model" ? .supported : .refuted,
+                         expectedVerdict: subject == "model" ? nil : .refuted, seed: 1, durationNS: 1_000_000, notes: [], metrics: metrics)
+        }
+        let ks = [16, 32, 64, 128, 256, 384]
+        func lot2(_ scale: Double, baseline: Double) -> [MetricRecord] {
+            var metrics: [MetricRecord] = []
+            for k in ks {
+                let ratio = scale * 16 / Double(k)
+                metrics.append(metric("B_ratio", k, "ratio", ratio))
+                metrics.append(metric("B_mean_kl", k, "nats", baseline * ratio))
+                metrics.append(metric("heldout_B_ratio", k, "ratio", ratio * 1.25))
+            }
+            for k in [16, 64, 256] { metrics.append(metric("A_ratio", k, "ratio", scale * 8 / Double(k))) }
+            metrics.append(metric("baseline_median_kl", nil, "nats", baseline))
+            return metrics
+        }
+        func td7(_ gain: Double) -> [MetricRecord] {
+            var metrics: [MetricRecord] = []
+            for l in [0, 14] {
+                for k in (l + 1)...30 {
+                    metrics.append(metric(TD7PerturbationRecovery.recoveryMetricName(injection: l), k,
+                                          "‖Δ‖/‖δ‖ (layer = downstream residual)", pow(gain, Double(k - l))))
+                }
+            }
+            for l in [0, 7, 14] { metrics.append(metric("kappa_shift", l, "fraction", gain * Double(l) / 14)) }
+            return metrics
+        }
+        let probabilities = LoT3GaussianResiduals.quantileProbabilities
+        func lot3(_ tail: Double) -> [MetricRecord] {
+            let gaussianUnit = "standard normal quantile (layer = quantile index)"
+            let residualUnit = "standardized residual quantile (layer = quantile index)"
+            var metrics: [MetricRecord] = []
+            for q in probabilities.indices {
+                let z = Double(q - 9) / 3
+                metrics.append(metric("qq_gaussian", q, gaussianUnit, z))
+                metrics.append(metric("qq_t15", q, residualUnit, tail * z))
+            }
+            for t in 1...5 { metrics.append(metric("A2_tau1", t, "ln variance", 0.2 * Double(t + 1))) }
+            for t in 1...4 { metrics.append(metric("A2_tau2", t, "ln variance", 0.2 * Double(t + 2))) }
+            metrics.append(metric("lambda_interior", nil, "nats/layer", 0.2))
+            metrics.append(metric("log_alpha_interior", nil, "nats", 0))
+            return metrics
+        }
+        func lot1(_ radius: Double) -> [MetricRecord] {
+            var metrics: [MetricRecord] = []
+            for s in 0..<2 {
+                for t in 1...8 {
+                    let angle = Double(t + s)
+                    metrics.append(metric("path\(s)_u1", t, "projection on aligned ψ1(t) (layer = t)", radius * cos(angle)))
+                    metrics.append(metric("path\(s)_u2", t, "projection on aligned ψ2(t) (layer = t)", radius * sin(angle)))
+                }
+            }
+            for k in LoT1LowRankTrajectories.spectrumRanks.prefix(8) {
+                metrics.append(metric("spectrum_t08", k, "σ_k/σ₁ (layer = rank k)", 1 / Double(k)))
+            }
+            return metrics
+        }
+        let sr1Unit = "d̂ (layer = α index j, α = j/4)"
+        let anchorUnit = "anchor 0/1/2 (layer = β-row·3 + α-column, α, β from −0.25 to 1.25)"
+        let anchors = (0..<9).map { metric("nearest_anchor", $0, anchorUnit, Double($0 % 3)) }
+        let anchorsRI = (0..<9).map { metric("nearest_anchor_ri", $0, anchorUnit, Double($0 / 3)) }
+        let results: [ResultRecord] = [
+            subject("LoT-2", "model", lot2(1, baseline: 6.5)), subject("LoT-2", "random-init", lot2(0.8, baseline: 0.2)),
+            subject("TD-7", "model", td7(0.9)), subject("TD-7", "random-init", td7(1.0)),
+            subject("LoT-3", "model", lot3(1.3)), subject("LoT-3", "random-init", lot3(1.0)),
+            subject("LoT-1", "model", lot1(100)), subject("LoT-1", "random-init", lot1(1)),
+            subject("SR-1", "model", (0...4).map { metric("dhat_mean", $0, sr1Unit, Double($0 * $0) / 16) }),
+            subject("SR-1", "random-init", (0...4).map { metric("dhat_mean", $0, sr1Unit, Double($0) / 4) }),
+            subject("SR-slice", "model", anchors + anchorsRI),
+            subject("XX-9", "model", [32, 64, 128].map { metric("future_metric", $0, "bits (layer = K)", Double($0)) }),
+        ]
+        var run = reportRun(id: "run-p", commit: String(repeating: "d", count: 40), time: 4_000)
+        run.results = results
+        return run
+    }
+
+    @Test func paperFiguresDrawTheirOwnAxes() throws {
+        let run = Self.paperFigureRun()
+        func figures(_ claim: String) -> [ReportFigure] {
+            let set = ClaimFigures.figures(claim: claim, results: run.results.filter { $0.claimID == claim })
+            return set.primary + set.more
+        }
+        let lot2 = figures("LoT-2")
+        let ratio = try #require(lot2.first { $0.id == "lot-2-kl_ratio" })
+        #expect(ratio.chart.xLabel == "K (singular directions kept)" && ratio.chart.logX && ratio.chart.logY)
+        #expect(ratio.chart.references.contains { $0.low == 1 && $0.high == 1 }, "the unrelated-pairs baseline at ratio 1")
+        #expect(Set(ratio.chart.series.map(\.label)) == ["model · A", "model · B", "random-init · A", "random-init · B"])
+        #expect(lot2.allSatisfy { $0.chart.xLabel.hasPrefix("K") }, "no LoT-2 chart calls K a layer")
+        #expect(try #require(lot2.first { $0.id == "lot-2-kl_nats" }).chart.references.map(\.low) == [6.5, 0.2])
+
+        let recovery = try #require(figures("TD-7").first { $0.id == "td-7-recovery" })
+        let early = try #require(recovery.chart.series.first { $0.label == "random-init · l = 0" })
+        #expect(early.dashed && early.points.count == 31)
+        #expect(early.points[0].x == 0 && early.points[0].y == 1, "the curve starts at 1 at the injection")
+        #expect(recovery.chart.series.filter { !$0.dashed }.count == 2)
+        #expect(figures("TD-7").first { $0.id == "td-7-kappa" }?.chart.xLabel == "injection residual l")
+
+        let lot3 = figures("LoT-3")
+        let qq = try #require(lot3.first { $0.id == "lot-3-qq" })
+        #expect(qq.chart.diagonal != nil && qq.chart.series.count == 2)
+        let expectedX: [Double] = (0..<19).map { Double($0 - 9) / 3 }
+        #expect(qq.chart.series[0].points.map(\.x) == expectedX)
+        let a2 = try #require(lot3.first { $0.id == "lot-3-a2" })
+        #expect(a2.chart.series.first { $0.label == "model pairs" }?.points.count == 9)
+        #expect(a2.chart.series.contains { $0.label.hasPrefix("model fit λ = 0.2") && $0.points.count == 2 })
+
+        let lot1 = figures("LoT-1")
+        let paths = try #require(lot1.first { $0.id == "lot-1-paths-model" })
+        #expect(paths.chart.connectInOrder && paths.chart.series[0].points.count == 8)
+        #expect(abs(paths.chart.series[0].points[0].x - 100 * cos(1)) < 1e-12, "points in layer order, x = ψ₁ projection")
+        #expect(lot1.contains { $0.id == "lot-1-paths-random-init" } && lot1.contains { $0.id == "lot-1-spectrum" && $0.chart.logX })
+
+        let sr1 = try #require(figures("SR-1").first)
+        #expect(sr1.chart.diagonal != nil && sr1.chart.series.allSatisfy { $0.points.map(\.x) == [0, 0.25, 0.5, 0.75, 1] })
+
+        let slice = try #require(figures("SR-slice").first)
+        let svg = slice.svg(standalone: true)
+        #expect(slice.heatMap?.panels.map(\.size) == [3, 3])
+        #expect(svg.components(separatedBy: "class=\"cell k").count - 1 == 9 + 9 + 3, "two 3×3 panels and a 3-entry legend")
+
+        let generic = try #require(figures("XX-9").first)
+        #expect(generic.chart.xLabel == "K" && generic.chart.logX && generic.chart.yLabel == "future_metric (bits)")
+
+        let html = HTMLReport.render(run: run, verdicts: []).html
+        #expect(!html.contains("<script") && html.contains("log₂ scale") && html.contains("Gaussian (y = x)"))
+    }
+
+    @Test func unitsNameTheLayerSlot() {
+        #expect(ClaimFigures.unitParts("d̂ (layer = α index j, α = j/7)") == ("d̂", "α index j, α = j/7"))
+        #expect(ClaimFigures.unitParts("L2") == ("L2", nil))
+        #expect(ClaimFigures.xAxis(claim: "LoT-2", name: "heldout_B_ratio", unit: "ratio") == ("K (singular directions kept)", true))
+        #expect(ClaimFigures.xAxis(claim: "TD-3", name: "norm", unit: "L2") == ("layer", false))
+        #expect(LineChart.powerOfTwoTicks(16, 512) == [16, 32, 64, 128, 256, 512])
+    }
+
     @Test func longNumbersInNotesAreShortened() {
         #expect(ReportPage.roundingLongNumbers("pass: R ≥ 0.7 (observed 0.8419998926317291)") == "pass: R ≥ 0.7 (observed 0.842)")
         #expect(ReportPage.roundingLongNumbers("cross-unit null -0.0013730726782951385") == "cross-unit null -0.001373")

@@ -7,6 +7,12 @@ struct ReportFigure: Sendable {
     var id: String
     var caption: String
     var chart: LineChart
+    /// When set, the figure is this grid instead of `chart`.
+    var heatMap: HeatMap? = nil
+
+    func svg(standalone: Bool) -> String {
+        heatMap?.svg(id: id, standalone: standalone) ?? chart.svg(id: id, standalone: standalone)
+    }
 }
 
 /// The figures of one claim: those its paper would show first, then every other per-layer metric.
@@ -46,7 +52,31 @@ enum ClaimFigures {
         results.lazy.flatMap(\.metrics).first { $0.name == name }?.unit ?? ""
     }
 
-    static func axisLabel(_ name: String, unit: String) -> String { unit.isEmpty ? name : "\(name) (\(unit))" }
+    static func axisLabel(_ name: String, unit: String) -> String {
+        let unit = unitParts(unit).value
+        return unit.isEmpty ? name : "\(name) (\(unit))"
+    }
+
+    /// Splits a unit like `d̂ (layer = α index j, α = j/7)` into the value's unit and what the layer slot holds.
+    static func unitParts(_ unit: String) -> (value: String, layer: String?) {
+        guard let range = unit.range(of: "(layer = ") else { return (unit, nil) }
+        let value = unit[..<range.lowerBound].trimmingCharacters(in: .whitespaces)
+        var layer = String(unit[range.upperBound...])
+        if layer.hasSuffix(")") { layer.removeLast() }
+        return (value, layer)
+    }
+
+    /// What the layer slot of a metric holds, for the x axis: the unit's `(layer = …)` when it says,
+    /// else what the claim is known to store there, else "layer".
+    static func xAxis(claim: String, name: String, unit: String) -> (label: String, logX: Bool) {
+        if let layer = unitParts(unit).layer { return (layer, layer.hasPrefix("rank") || layer == "K") }
+        if claim == "LoT-2" { return ("K (singular directions kept)", true) }
+        if claim == "TD-7" && !name.hasPrefix("recovery") { return ("injection residual l", false) }
+        if name.hasPrefix("lag_") { return ("lag Δ (layers)", false) }
+        if claim == "TD-1" || claim == "TD-4" { return ("block b (transition h_{b−1} → h_b)", false) }
+        if claim == "TD-3" && name != "norm" { return ("layer l (step h_l → h_{l+1})", false) }
+        return ("layer", false)
+    }
 
     /// The number after `symbol` in the first note containing `marker`, e.g. `R ≥ 0.7` → 0.7.
     static func threshold(in notes: [String], marker: String, symbol: String) -> Double? {
@@ -75,18 +105,23 @@ enum ClaimFigures {
         }
     }
 
-    /// A per-layer chart of one metric for every subject.
+    /// A per-layer chart of one metric for every subject, its x axis named by what the layer slot holds.
     static func generic(claim: String, name: String, results: [ResultRecord], subjects: [String]) -> ReportFigure {
         let unit = unit(results, name)
+        let x = xAxis(claim: claim, name: name, unit: unit)
         let positive = results.flatMap { curve($0, name) }.allSatisfy { $0.y > 0 }
         let spread = results.flatMap { curve($0, name) }.map(\.y)
         // A log axis only when the values are positive and span more than two decades.
         let logY = positive && (spread.max() ?? 1) / max(spread.min() ?? 1, .leastNormalMagnitude) > 100
-        let chart = LineChart(title: "\(claim): \(name) per layer", xLabel: "layer", yLabel: axisLabel(name, unit: unit),
-                              series: subjectSeries(results, subjects, name), logY: logY)
-        return ReportFigure(id: figureID(claim, name), caption: "\(name) at each layer for the model and every control that recorded it.",
+        let along = x.label == "layer" ? "per layer" : "vs \(x.label)"
+        let chart = LineChart(title: "\(claim): \(name) \(along)", xLabel: x.label, yLabel: axisLabel(name, unit: unit),
+                              series: subjectSeries(results, subjects, name), logY: logY, logX: x.logX)
+        let at = x.label == "layer" ? "at each layer" : "against \(x.label)"
+        return ReportFigure(id: figureID(claim, name), caption: "\(name) \(at) for the model and every control that recorded it.",
                             chart: chart)
     }
+
+    static let accelerationClaim = "The claim is that the trained stream speeds up in the last third of the layers."
 
     /// The figures for one claim's results in a run.
     static func figures(claim: String, results: [ResultRecord]) -> ClaimFigureSet {
@@ -114,7 +149,7 @@ enum ClaimFigures {
                 references.append(ChartReference(label: "pass: R ≥ \(LineChart.tickLabel(pass))", low: pass, high: pass, colorSlot: 0))
             }
             let chart = LineChart(title: "TD-1: median unit correlation across consecutive layers",
-                                  xLabel: "transition k → k+1", yLabel: "med_r (r)",
+                                  xLabel: "block b (transition h_{b−1} → h_b)", yLabel: "med_r (r)",
                                   series: subjectSeries(results, subjects, "med_r"), references: references)
             primary.append(ReportFigure(id: figureID(claim, "med_r"), caption: """
                 Median over units of the Pearson correlation between unit u at state k and at k+1. The paper's \
@@ -136,16 +171,19 @@ enum ClaimFigures {
             used.formUnion(["rho_excl_massive", "rho_all"])
         }
         for name in ["velocity", "norm"] where layered.contains(name) {
-            let chart = LineChart(title: "TD-3: \(name) per layer", xLabel: "layer",
+            let chart = LineChart(title: "\(claim): \(name) per layer", xLabel: xAxis(claim: claim, name: name, unit: "").label,
                                   yLabel: axisLabel(name, unit: unit(results, name)),
                                   series: subjectSeries(results, subjects, name), logY: true)
             let what = name == "velocity" ? "Step size ‖h_{l+1} − h_l‖ (mean over samples)" : "Residual norm ‖h_l‖ (mean over samples)"
             primary.append(ReportFigure(id: figureID(claim, name), caption: """
-                \(what), log scale, trained model against random-init. The claim is that the trained stream \
-                speeds up in the last third of the layers.
+                \(what), log scale, trained model against random-init. \(claim == "TD-3" ? accelerationClaim : "")
                 """, chart: chart))
             used.insert(name)
         }
+
+        let specific = ClaimFigures.specific(claim: claim, results: results, subjects: subjects, names: names)
+        primary += specific.figures
+        used.formUnion(specific.used)
 
         let rest = layered.filter { !used.contains($0) }.map { generic(claim: claim, name: $0, results: results, subjects: subjects) }
         // A claim without a specific figure shows its generic charts up front.

@@ -49,7 +49,7 @@ public struct HTMLReport: Sendable {
         }
         page.footer(run)
         return HTMLReport(html: page.finish(title: "rbench report · \(run.suite) · \(run.revision.commitSHA?.prefix(7) ?? "no commit")"),
-                          charts: figures.map { Chart(fileName: "\($0.id).svg", svg: $0.chart.svg(id: $0.id, standalone: true)) })
+                          charts: figures.map { Chart(fileName: "\($0.id).svg", svg: $0.svg(standalone: true)) })
     }
 
     /// Writes `index.html` and every chart's SVG file into `directory` (created if needed); returns the page's URL.
@@ -243,7 +243,7 @@ struct ReportPage {
     }
 
     mutating func appendFigure(_ figure: ReportFigure) {
-        body += "<figure id=\"fig-\(figure.id)\">\n\(figure.chart.svg(id: figure.id, standalone: false))"
+        body += "<figure id=\"fig-\(figure.id)\">\n\(figure.svg(standalone: false))"
         body += "<figcaption>\(escapeXML(figure.caption)) <a class=\"svg-link\" href=\"\(figure.id).svg\">SVG</a></figcaption></figure>\n"
     }
 

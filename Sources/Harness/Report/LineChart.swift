@@ -8,9 +8,11 @@ struct ChartSeries: Sendable, Equatable {
     var colorSlot: Int
     var dashed = false
     var emphasized = false
+    /// Points only, no line (a scatter of many points).
+    var markersOnly = false
 
     static func == (lhs: ChartSeries, rhs: ChartSeries) -> Bool {
-        lhs.label == rhs.label && lhs.colorSlot == rhs.colorSlot && lhs.dashed == rhs.dashed
+        lhs.label == rhs.label && lhs.colorSlot == rhs.colorSlot && lhs.dashed == rhs.dashed && lhs.markersOnly == rhs.markersOnly
             && lhs.points.map(\.x) == rhs.points.map(\.x) && lhs.points.map(\.y) == rhs.points.map(\.y)
     }
 }
@@ -34,6 +36,12 @@ struct LineChart: Sendable {
     var series: [ChartSeries]
     var references: [ChartReference] = []
     var logY = false
+    /// A base-2 logarithmic x axis (ticks at powers of two), for K or rank axes.
+    var logX = false
+    /// Joins each series' points in the order given rather than by x: an x–y path (a trajectory in a plane).
+    var connectInOrder = false
+    /// Draws the diagonal y = x with this label (quantile–quantile and calibration charts).
+    var diagonal: String? = nil
     /// Labels for integer x positions (history charts); nil draws numeric ticks.
     var xCategories: [String]? = nil
 
@@ -43,7 +51,8 @@ struct LineChart: Sendable {
 
     /// The chart's points that can be drawn (finite, and positive on a log axis).
     private func drawable(_ points: [(x: Double, y: Double)]) -> [(x: Double, y: Double)] {
-        points.filter { $0.x.isFinite && $0.y.isFinite && (!logY || $0.y > 0) }.sorted { $0.x < $1.x }
+        let kept = points.filter { $0.x.isFinite && $0.y.isFinite && (!logY || $0.y > 0) && (!logX || $0.x > 0) }
+        return connectInOrder ? kept : kept.sorted { $0.x < $1.x }
     }
 
     /// The SVG text; `standalone` adds the XML namespace header and the colour rules.
@@ -58,6 +67,15 @@ struct LineChart: Sendable {
         var xMin = xs.min() ?? 0, xMax = xs.max() ?? 1
         if let categories = xCategories { xMin = -0.5; xMax = Double(max(categories.count, 1)) - 0.5 }
         if xMax - xMin < 1e-12 { xMin -= 1; xMax += 1 }
+        if connectInOrder && !logX {
+            // An x–y path has no natural x range: pad it so points on the edge stay clear of the frame.
+            let pad = (xMax - xMin) * 0.03
+            xMin -= pad; xMax += pad
+        }
+        if logX {
+            xMin = pow(2, floor(log2(max(xMin, .leastNormalMagnitude))))
+            xMax = pow(2, max(ceil(log2(max(xMax, .leastNormalMagnitude))), log2(xMin) + 1))
+        }
         var yMin = ys.min() ?? 0, yMax = ys.max() ?? 1
         let yTicks: [Double]
         if logY {
@@ -70,7 +88,10 @@ struct LineChart: Sendable {
             yMin = min(yMin, ticks.first ?? yMin); yMax = max(yMax, ticks.last ?? yMax)
             yTicks = ticks
         }
-        func px(_ x: Double) -> Double { plot.x0 + (x - xMin) / (xMax - xMin) * (plot.x1 - plot.x0) }
+        func px(_ x: Double) -> Double {
+            let t = logX ? (log2(x) - log2(xMin)) / (log2(xMax) - log2(xMin)) : (x - xMin) / (xMax - xMin)
+            return plot.x0 + t * (plot.x1 - plot.x0)
+        }
         func py(_ y: Double) -> Double {
             let t = logY ? (log10(y) - log10(yMin)) / (log10(yMax) - log10(yMin)) : (y - yMin) / (yMax - yMin)
             return plot.y1 - t * (plot.y1 - plot.y0)
@@ -108,8 +129,8 @@ struct LineChart: Sendable {
             }
         } else {
             let integral = xs.allSatisfy { $0 == $0.rounded() }
-            var ticks = Self.niceTicks(xMin, xMax, count: 10)
-            if integral { ticks = ticks.filter { $0 == $0.rounded() } }
+            var ticks = logX ? Self.powerOfTwoTicks(xMin, xMax) : Self.niceTicks(xMin, xMax, count: 10)
+            if integral && !logX { ticks = ticks.filter { $0 == $0.rounded() } }
             for tick in ticks where tick >= xMin - 1e-9 && tick <= xMax + 1e-9 {
                 let x = px(tick)
                 out += "<line class=\"tickmark\" x1=\"\(fmt(x))\" x2=\"\(fmt(x))\" y1=\"\(fmt(plot.y1))\" y2=\"\(fmt(plot.y1 + 5))\"/>"
@@ -118,7 +139,7 @@ struct LineChart: Sendable {
         }
         out += "<rect class=\"frame\" x=\"\(fmt(plot.x0))\" y=\"\(fmt(plot.y0))\" width=\"\(fmt(plot.x1 - plot.x0))\" height=\"\(fmt(plot.y1 - plot.y0))\"/>\n"
         let xLabelY = plot.y1 + (xCategories == nil ? 40 : 46)
-        out += "<text class=\"label\" x=\"\(fmt((plot.x0 + plot.x1) / 2))\" y=\"\(fmt(xLabelY))\" text-anchor=\"middle\">\(escapeXML(xLabel))</text>\n"
+        out += "<text class=\"label\" x=\"\(fmt((plot.x0 + plot.x1) / 2))\" y=\"\(fmt(xLabelY))\" text-anchor=\"middle\">\(escapeXML(xLabel + (logX ? " (log₂ scale)" : "")))</text>\n"
         out += "<text class=\"label\" transform=\"translate(16 \(fmt((plot.y0 + plot.y1) / 2))) rotate(-90)\" text-anchor=\"middle\">\(escapeXML(yLabel + (logY ? " (log scale)" : "")))</text>\n"
         out += "</g>\n"
 
@@ -132,15 +153,29 @@ struct LineChart: Sendable {
             }
         }
 
+        // The diagonal y = x, clipped to the range both axes share.
+        if let diagonal {
+            let low = max(xMin, yMin), high = min(xMax, yMax)
+            if high > low {
+                out += "<line class=\"ref s5\" x1=\"\(fmt(px(low)))\" x2=\"\(fmt(px(high)))\" y1=\"\(fmt(py(low)))\" y2=\"\(fmt(py(high)))\"><title>\(escapeXML(diagonal))</title></line>\n"
+            }
+        }
+
         // Data.
         for (line, points) in zip(series, lines) where !points.isEmpty {
-            let classes = "series s\(line.colorSlot % 8)\(line.dashed ? " dashed" : "")\(line.emphasized ? " strong" : "")"
+            let classes = "series s\(line.colorSlot % 8)\(line.dashed ? " dashed" : "")\(line.emphasized ? " strong" : "")\(line.markersOnly ? " markers" : "")"
             let path = points.map { "\(fmt(px($0.x))),\(fmt(py($0.y)))" }.joined(separator: " ")
-            out += "<g class=\"\(classes)\"><polyline points=\"\(path)\"/>"
+            out += "<g class=\"\(classes)\">" + (line.markersOnly ? "" : "<polyline points=\"\(path)\"/>")
+            // Many points get small markers without tooltips, which keeps the page small.
+            let withTitles = points.count <= 120
             for point in points {
-                let name = xCategories.flatMap { Int(point.x) < $0.count && point.x >= 0 ? $0[Int(point.x)].replacingOccurrences(of: "\n", with: " ") : nil }
-                    ?? Self.tickLabel(point.x)
-                out += "<circle cx=\"\(fmt(px(point.x)))\" cy=\"\(fmt(py(point.y)))\" r=\"\(points.count > 40 ? 1.6 : 2.6)\"><title>\(escapeXML("\(line.label) @ \(name): \(Self.valueText(point.y))"))</title></circle>"
+                out += "<circle cx=\"\(fmt(px(point.x)))\" cy=\"\(fmt(py(point.y)))\" r=\"\(points.count > 40 ? 1.6 : 2.6)\">"
+                if withTitles {
+                    let name = xCategories.flatMap { Int(point.x) < $0.count && point.x >= 0 ? $0[Int(point.x)].replacingOccurrences(of: "\n", with: " ") : nil }
+                        ?? Self.tickLabel(point.x)
+                    out += "<title>\(escapeXML("\(line.label) @ \(name): \(Self.valueText(point.y))"))</title>"
+                }
+                out += "</circle>"
             }
             out += "</g>\n"
         }
@@ -150,8 +185,15 @@ struct LineChart: Sendable {
         var legendY = plot.y0 + 8
         let legendX = plot.x1 + 16
         for line in series {
-            out += "<g class=\"series s\(line.colorSlot % 8)\(line.dashed ? " dashed" : "")\(line.emphasized ? " strong" : "")\"><line x1=\"\(fmt(legendX))\" x2=\"\(fmt(legendX + 22))\" y1=\"\(fmt(legendY))\" y2=\"\(fmt(legendY))\"/></g>"
+            out += "<g class=\"series s\(line.colorSlot % 8)\(line.dashed ? " dashed" : "")\(line.emphasized ? " strong" : "")\">"
+            out += line.markersOnly ? "<circle cx=\"\(fmt(legendX + 11))\" cy=\"\(fmt(legendY))\" r=\"3\"/></g>"
+                : "<line x1=\"\(fmt(legendX))\" x2=\"\(fmt(legendX + 22))\" y1=\"\(fmt(legendY))\" y2=\"\(fmt(legendY))\"/></g>"
             out += "<text class=\"tick\" x=\"\(fmt(legendX + 28))\" y=\"\(fmt(legendY + 4))\">\(escapeXML(Self.clip(line.label)))</text>\n"
+            legendY += 18
+        }
+        if let diagonal {
+            out += "<line class=\"ref s5\" x1=\"\(fmt(legendX))\" x2=\"\(fmt(legendX + 22))\" y1=\"\(fmt(legendY + 5))\" y2=\"\(fmt(legendY - 5))\"/>"
+            out += "<text class=\"tick\" x=\"\(fmt(legendX + 28))\" y=\"\(fmt(legendY + 4))\">\(escapeXML(Self.clip(diagonal)))</text>\n"
             legendY += 18
         }
         for reference in references {
@@ -183,6 +225,14 @@ struct LineChart: Sendable {
             tick += step
         }
         return ticks
+    }
+
+    /// Powers of two covering `low…high` (every other one when there are more than ten).
+    static func powerOfTwoTicks(_ low: Double, _ high: Double) -> [Double] {
+        guard low > 0, high > low else { return [low] }
+        let exponents = Array(Int(floor(log2(low)))...Int(ceil(log2(high))))
+        let stride = exponents.count > 10 ? 2 : 1
+        return exponents.enumerated().filter { $0.offset % stride == 0 }.map { pow(2, Double($0.element)) }
     }
 
     /// Decades, with 2 and 5 in between when the axis spans few of them.
@@ -224,6 +274,8 @@ enum ChartStyle {
     svg.chart .series.dashed polyline,svg.chart .series.dashed line{stroke-dasharray:6 4}
     svg.chart .ref{stroke-width:1.4;stroke-dasharray:2 3}
     svg.chart .band{stroke:none;fill-opacity:.16}
+    svg.chart .series.markers circle{fill-opacity:.55;stroke:none}
+    svg.chart .cell{stroke:none}svg.chart .cell.k0{fill:#1f6feb}svg.chart .cell.k1{fill:#bc4c00}svg.chart .cell.k2{fill:#1a7f37}
     svg.chart .s0{stroke:#1f6feb;fill:#1f6feb}svg.chart .s1{stroke:#d1242f;fill:#d1242f}
     svg.chart .s2{stroke:#1a7f37;fill:#1a7f37}svg.chart .s3{stroke:#bc4c00;fill:#bc4c00}
     svg.chart .s4{stroke:#8250df;fill:#8250df}svg.chart .s5{stroke:#6e7781;fill:#6e7781}

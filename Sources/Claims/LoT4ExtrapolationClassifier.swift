@@ -13,7 +13,7 @@ import Analysis
 /// 3. Classify {x_k(t+τ)} (true) against {x̃_k(t+τ)} for k ∈ E with ``LinearSVM`` (squared hinge,
 ///    L2 λ = 1e-2, standardized on the training fold) under 5-fold ``CrossValidation`` grouped by
 ///    trajectory, so x_k and x̃_k are never split across folds; pooled held-out accuracy.
-/// 4. At t = round(L/3) and round(L/2), for τ = 1 and τ = 10; a label-permutation null
+/// 4. At t = round(L/3) and round(L/2) (at most L − 10), for τ = 1 and τ = 10; a label-permutation null
 ///    (`nullPermutations`, default 5) per cell.
 /// Recorded alongside: the **in-sample** variant (classify B's own trajectories with B's bases).
 /// There the two ensembles have identical uncentered second moments (X̃ᵀX̃ = XᵀX because ψ is
@@ -82,7 +82,9 @@ public struct LoT4ExtrapolationClassifier: Claim {
         guard evaluationCount >= 10 * Self.folds else {
             throw ClaimError.insufficientData("\(id): N = \(count) trajectories leave \(evaluationCount) for evaluation after the \(basisCount) basis trajectories; raise `sampling: count` to at least \(basisCount + 10 * Self.folds) (the paper suite uses 1600)")
         }
-        let layersAt = [Int((Double(layers) / 3).rounded()), Int((Double(layers) / 2).rounded())]
+        // t ≈ L/3 and L/2, moved down where t + τ_max would pass the last layer (shallow models, e.g. Gemma 3's 18).
+        let latest = layers - Self.taus.max()!
+        let layersAt = Array(Set([Int((Double(layers) / 3).rounded()), Int((Double(layers) / 2).rounded())].map { min($0, latest) })).sorted()
         guard layersAt.allSatisfy({ $0 >= 1 && $0 + Self.taus.max()! <= layers }) else {
             throw ClaimError.insufficientData("\(id): t = \(layersAt) with τ up to \(Self.taus.max()!) exceeds the model's \(layers) blocks")
         }

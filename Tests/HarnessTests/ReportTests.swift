@@ -238,6 +238,13 @@ func reportRun(id: String, commit: String, time: Int64, model: String = "m0", th
         #expect(qq.chart.diagonal != nil && qq.chart.series.count == 2)
         let expectedX: [Double] = (0..<19).map { Double($0 - 9) / 3 }
         #expect(qq.chart.series[0].points.map(\.x) == expectedX)
+        // The histogram's steps hold the probability between consecutive quantiles: with residual
+        // quantiles equal to the Gaussian's (random-init here) the mass is Φ(3) − Φ(−3).
+        let histogram = try #require(lot3.first { $0.id == "lot-3-histogram" })
+        let steps = try #require(histogram.chart.series.first { $0.label == "random-init" }).points
+        let mass = stride(from: 0, to: steps.count, by: 2).map { (steps[$0 + 1].x - steps[$0].x) * steps[$0].y }.reduce(0, +)
+        #expect(abs(mass - (0.5 * erfc(-3 / 2.squareRoot()) - 0.5 * erfc(3 / 2.squareRoot()))) < 1e-12)
+        #expect(histogram.chart.series.contains { $0.label == "standard normal" })
         let a2 = try #require(lot3.first { $0.id == "lot-3-a2" })
         #expect(a2.chart.series.first { $0.label == "model pairs" }?.points.count == 9)
         #expect(a2.chart.series.contains { $0.label.hasPrefix("model fit λ = 0.2") && $0.points.count == 2 })

@@ -160,6 +160,7 @@ extension ClaimFigures {
                 """, chart: LineChart(title: "LoT-3: residuals against a Gaussian (Q–Q)", xLabel: "standard normal quantile",
                                       yLabel: "standardized residual quantile", series: series, diagonal: "Gaussian (y = x)")))
             out.used.formUnion(steps + ["qq_gaussian"])
+            if let figure = residualHistogram(results, subjects, steps: steps) { out.figures.append(figure) }
         }
         let a2Names = names.filter { $0.hasPrefix("A2_tau") && Int($0.dropFirst("A2_tau".count)) != nil }
         guard !a2Names.isEmpty else { return }
@@ -190,6 +191,44 @@ extension ClaimFigures {
             """, chart: LineChart(title: "LoT-3: residual variance vs t + τ", xLabel: "t + τ (layer of the predicted state)",
                                   yLabel: "A2 (ln variance)", series: series)))
         out.used.formUnion(a2Names)
+    }
+
+    /// A histogram of the middle step's standardized residuals, read from the recorded quantiles: between two
+    /// consecutive quantiles x_q < x_{q+1} (probabilities p_q = Φ(qq_gaussian[q])) the density is
+    /// (p_{q+1} − p_q)/(x_{q+1} − x_q), drawn as steps of unequal width against the standard normal density.
+    static func residualHistogram(_ results: [ResultRecord], _ subjects: [String], steps: [String]) -> ReportFigure? {
+        let middle = steps[steps.count / 2]
+        let t = Int(middle.dropFirst("qq_t".count)) ?? 0
+        var series: [ChartSeries] = []
+        for subject in subjects {
+            guard let result = result(results, subject) else { continue }
+            let pairs = paired(result, x: "qq_gaussian", y: middle)
+            guard pairs.count >= 2 else { continue }
+            var points: [(x: Double, y: Double)] = []
+            for (low, high) in zip(pairs, pairs.dropFirst()) where high.y > low.y {
+                let mass = 0.5 * erfc(-high.x / 2.squareRoot()) - 0.5 * erfc(-low.x / 2.squareRoot())
+                let density = mass / (high.y - low.y)
+                points += [(x: low.y, y: density), (x: high.y, y: density)]
+            }
+            guard !points.isEmpty else { continue }
+            series.append(ChartSeries(label: subject, points: points, colorSlot: slot(of: subject, in: subjects),
+                                      dashed: isControl(subject), emphasized: subject == "model"))
+        }
+        guard !series.isEmpty else { return nil }
+        let span = series.flatMap(\.points).map(\.x)
+        let low = min(-4, span.min()!), high = max(4, span.max()!)
+        let gaussian = (0...80).map { i -> (x: Double, y: Double) in
+            let x = low + (high - low) * Double(i) / 80
+            return (x: x, y: exp(-x * x / 2) / (2 * Double.pi).squareRoot())
+        }
+        series.append(ChartSeries(label: "standard normal", points: gaussian, colorSlot: 5, dashed: true))
+        return ReportFigure(id: figureID("LoT-3", "histogram"), caption: """
+            Histogram of the standardized residuals of step t = \(t) → \(t + 1), built from the recorded quantiles: \
+            each step spans two consecutive quantiles and its height is the probability between them over its width, \
+            so bins are narrow where data are dense. The dashed curve is the standard normal density: Gaussian \
+            residuals follow it; a taller centre with wider tails means heavy tails.
+            """, chart: LineChart(title: "LoT-3: residual distribution, t = \(t) → \(t + 1)",
+                                  xLabel: "standardized residual", yLabel: "density", series: series))
     }
 
     // MARK: LoT-1

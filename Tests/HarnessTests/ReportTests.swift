@@ -193,6 +193,13 @@ func reportRun(id: String, commit: String, time: Int64, model: String = "m0", th
             }
             return metrics
         }
+        func sr3(similar: Double, dissimilar: Double) -> [MetricRecord] {
+            [("similar", similar), ("dissimilar", dissimilar)].flatMap { group, median in
+                [metric("sharpness_median_\(group)", nil, "sharpness", median),
+                 metric("sharpness_q25_\(group)", nil, "sharpness", median - 0.2),
+                 metric("sharpness_q75_\(group)", nil, "sharpness", median + 0.3)]
+            }
+        }
         let sr1Unit = "d̂ (layer = α index j, α = j/4)"
         let anchorUnit = "anchor 0/1/2 (layer = β-row·3 + α-column, α, β from −0.25 to 1.25)"
         let anchors = (0..<9).map { metric("nearest_anchor", $0, anchorUnit, Double($0 % 3)) }
@@ -205,6 +212,8 @@ func reportRun(id: String, commit: String, time: Int64, model: String = "m0", th
             subject("SR-1", "model", (0...4).map { metric("dhat_mean", $0, sr1Unit, Double($0 * $0) / 16) }),
             subject("SR-1", "random-init", (0...4).map { metric("dhat_mean", $0, sr1Unit, Double($0) / 4) }),
             subject("SR-slice", "model", anchors + anchorsRI),
+            subject("SR-3", "model", sr3(similar: 1.05, dissimilar: 3.45)),
+            subject("SR-3", "shuffled-labels", sr3(similar: 1.8, dissimilar: 1.4)),
             subject("XX-9", "model", [32, 64, 128].map { metric("future_metric", $0, "bits (layer = K)", Double($0)) }),
         ]
         var run = reportRun(id: "run-p", commit: String(repeating: "d", count: 40), time: 4_000)
@@ -233,6 +242,11 @@ func reportRun(id: String, commit: String, time: Int64, model: String = "m0", th
         #expect(recovery.chart.series.filter { !$0.dashed }.count == 2)
         #expect(figures("TD-7").first { $0.id == "td-7-kappa" }?.chart.xLabel == "injection residual l")
 
+        // SR-3 records scalars only; its figure joins each subject's two group medians.
+        let sr3 = try #require(figures("SR-3").first { $0.id == "sr-3-groups" })
+        let medians = try #require(sr3.chart.series.first { $0.label == "model median" })
+        #expect(medians.points.map(\.y) == [1.05, 3.45] && medians.points.map(\.x) == [1, 2])
+        #expect(sr3.chart.series.contains { $0.label == "shuffled-labels IQR, dissimilar" && $0.dashed })
         let lot3 = figures("LoT-3")
         let qq = try #require(lot3.first { $0.id == "lot-3-qq" })
         #expect(qq.chart.diagonal != nil && qq.chart.series.count == 2)

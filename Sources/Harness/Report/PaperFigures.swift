@@ -20,6 +20,7 @@ extension ClaimFigures {
         case "TD-6": turningAngle(results, subjects, names, &out)
         case "TD-7": perturbationRecovery(results, subjects, names, &out)
         case "SR-1": stableRegions(results, subjects, names, &out)
+        case "SR-3": semanticRegions(results, subjects, names, &out)
         case "SR-slice": slice(results, names, &out)
         default: break
         }
@@ -339,6 +340,41 @@ extension ClaimFigures {
             """, chart: LineChart(title: "SR-1: output distance along an interpolation", xLabel: steps == nil ? "α index j" : "α (interpolation weight)",
                                   yLabel: "mean d̂", series: series, diagonal: steps == nil ? nil : "linear map (d̂ = α)")))
         out.used.insert("dhat_mean")
+    }
+
+    /// SR-3's sharpness of similar against dissimilar pairs: per subject the median of each group joined by a
+    /// line, with its interquartile range as a vertical bar (the shuffled-label control offset to the right).
+    static func semanticRegions(_ results: [ResultRecord], _ subjects: [String], _ names: [String], _ out: inout Specific) {
+        let groups = ["similar", "dissimilar"]
+        // Scalars only (no layer slot), so look for them in the results rather than in `names`.
+        guard results.contains(where: { result in groups.allSatisfy { scalar(result, "sharpness_median_\($0)") != nil } }) else { return }
+        var series: [ChartSeries] = []
+        for (rank, subject) in subjects.enumerated() {
+            guard let result = result(results, subject) else { continue }
+            let slot = slot(of: subject, in: subjects), offset = 0.06 * Double(rank)
+            var medians: [(x: Double, y: Double)] = []
+            for (index, group) in groups.enumerated() {
+                let x = Double(index + 1) + offset
+                guard let median = scalar(result, "sharpness_median_\(group)") else { continue }
+                medians.append((x: x, y: median))
+                if let low = scalar(result, "sharpness_q25_\(group)"), let high = scalar(result, "sharpness_q75_\(group)") {
+                    series.append(ChartSeries(label: "\(subject) IQR, \(group)", points: [(x: x, y: low), (x: x, y: high)],
+                                              colorSlot: slot, dashed: isControl(subject)))
+                }
+            }
+            guard medians.count == 2 else { continue }
+            series.append(ChartSeries(label: "\(subject) median", points: medians, colorSlot: slot,
+                                      dashed: isControl(subject), emphasized: subject == "model"))
+        }
+        guard !series.isEmpty else { return }
+        out.figures.append(ReportFigure(id: figureID("SR-3", "groups"), caption: """
+            Interpolation sharpness of pairs whose windows end in the same token (1, similar) against pairs with different \
+            last tokens and predictions (2, dissimilar): the median of each group joined by a line, with the interquartile \
+            range as a bar. Regions that follow semantics make similar pairs smooth (near 1, the dotted line) and \
+            dissimilar pairs sharp; the shuffled-label control mixes the groups, so its line stays flat.
+            """, chart: LineChart(title: "SR-3: sharpness, similar vs dissimilar pairs", xLabel: "pair group (1 = similar, 2 = dissimilar)",
+                                  yLabel: "sharpness (steepest normalized slope)", series: series,
+                                  references: [ChartReference(label: "1.2: near-linear", low: 1.2, high: 1.2, colorSlot: 5)])))
     }
 
     static func slice(_ results: [ResultRecord], _ names: [String], _ out: inout Specific) {

@@ -57,6 +57,9 @@ public struct GGUFError: Error, Sendable, Equatable, CustomStringConvertible {
         case rowNotDivisible(tensor: String, type: GGMLType, rowLength: Int)
         /// A tensor's data offset is not a multiple of the alignment.
         case misalignedOffset(tensor: String, offset: UInt64, alignment: Int)
+        /// A tensor's data is not where ggml places it: right after the previous tensor's
+        /// padded data. Its bytes overlap another tensor's, or leave a gap.
+        case unexpectedOffset(tensor: String, offset: Int, expected: Int)
         // Dequantization.
         /// The tensor's type cannot be dequantized by this module.
         case unsupportedType(tensor: String, type: GGMLType)
@@ -143,6 +146,9 @@ public struct GGUFError: Error, Sendable, Equatable, CustomStringConvertible {
             return "tensor '\(tensor)'\(place): ne0 = \(rowLength) is not a multiple of the \(type.name) block size \(type.blockElements)"
         case .misalignedOffset(let tensor, let offset, let alignment):
             return "tensor '\(tensor)'\(place): data offset \(offset) is not a multiple of the alignment \(alignment)"
+        case .unexpectedOffset(let tensor, let offset, let expected):
+            return "tensor '\(tensor)': data offset \(offset) is not where ggml places it (\(expected), right after the previous tensor's padded data); "
+                + "tensors overlap or leave a gap, so a size or type id is wrong. The file is damaged: re-download or re-convert it"
         case .unsupportedType(let tensor, let type):
             return "tensor '\(tensor)': \(type) is not supported for dequantization; supported: \(supported)"
         case .invalidRowRange(let tensor, let rows, let rowCount, let outputCount):

@@ -120,6 +120,7 @@ struct GGUFParser {
         let alignment = try Self.alignment(in: metadata, path: path)
         var infos = try parseTensorInfos(count: Int(tensorCount), alignment: alignment)
         let dataOffset = position + (alignment - position % alignment) % alignment
+        try Self.checkPlacement(infos, alignment: alignment, path: path)
         for index in infos.indices {
             infos[index] = try placed(infos[index], dataOffset: dataOffset)
         }
@@ -259,6 +260,21 @@ struct GGUFParser {
                                         offset: Int(relativeOffset), byteCount: byteCount))
         }
         return infos
+    }
+
+    /// ggml's rule (gguf.cpp): tensors lie in the order of their infos, each at exactly the sum
+    /// of the previous tensors' byte sizes padded to the alignment. Anything else means two
+    /// tensors share bytes or a size was changed (e.g. a type id), so the data would be misread.
+    private static func checkPlacement(_ infos: [GGUFTensorInfo], alignment: Int, path: String) throws {
+        var expected = 0
+        for info in infos {
+            guard info.offset == expected else {
+                throw GGUFError(path: path, kind: .unexpectedOffset(tensor: info.name, offset: info.offset, expected: expected))
+            }
+            let (end, overflow) = expected.addingReportingOverflow(info.byteCount)
+            guard !overflow, end <= Int.max - alignment else { throw GGUFError(path: path, kind: .sizeOverflow(tensor: info.name)) }
+            expected = end + (alignment - end % alignment) % alignment
+        }
     }
 
     /// The info with its absolute offset, checked to lie inside the file.

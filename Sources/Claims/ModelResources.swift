@@ -44,7 +44,7 @@ public final class ModelResources: ClaimResources {
 
     public func randomInitModel() throws -> LanguageModel {
         if let model = state.withLock({ $0.random }) { return model }
-        let model = randomInitialization.model(like: try ModelConfiguration(gguf: file()))
+        let model = try randomInitialization.model(like: ModelConfiguration(gguf: file()))
         state.withLock { $0.random = model }
         return model
     }

@@ -21,9 +21,11 @@ public struct RandomInitialization: Sendable, Hashable, Codable {
     /// The algorithm name recorded with results.
     public static let generator = "pcg64-xslrr-polar-boxmuller"
 
-    public func model(like configuration: ModelConfiguration) -> LanguageModel {
+    /// Throws ``EngineError/invalidSetting(file:key:value:problem:)`` for a configuration that
+    /// fails ``ModelConfiguration/validate(source:)``.
+    public func model(like configuration: ModelConfiguration) throws -> LanguageModel {
         var rng = PCG64(seed: seed)
-        return LanguageModel.randomlyInitialized(
+        return try LanguageModel.randomlyInitialized(
             like: configuration, origin: "random-init(\(Self.generator), seed \(seed), std \(std))"
         ) { matrix in
             rng.fillGaussian(&matrix, std: std)

@@ -2,6 +2,9 @@
 public enum EngineError: Error, CustomStringConvertible, Equatable {
     case unsupportedArchitecture(file: String, name: String)
     case invalidConfiguration(file: String, reason: String)
+    /// A model setting (the metadata `key`) holds a value the engine cannot run, or one that
+    /// contradicts the tensors of the file.
+    case invalidSetting(file: String, key: String, value: String, problem: String)
     case shapeMismatch(file: String, tensor: String, expected: [Int], found: [Int])
     case invalidInput(String)
 
@@ -12,6 +15,9 @@ public enum EngineError: Error, CustomStringConvertible, Equatable {
                 + Architecture.allCases.map(\.rawValue).joined(separator: ", ") + ")"
         case .invalidConfiguration(let file, let reason):
             return "\(file): inconsistent model configuration: \(reason)"
+        case .invalidSetting(let file, let key, let value, let problem):
+            return "\(file): invalid model setting \(key) = \(value): it \(problem). "
+                + "The file is damaged or was converted wrongly; re-download or re-convert it"
         case .shapeMismatch(let file, let tensor, let expected, let found):
             return "\(file): tensor '\(tensor)' has shape \(found), expected \(expected)"
         case .invalidInput(let reason):

@@ -46,10 +46,14 @@ public final class LanguageModel: Sendable {
     /// `fill` receives each matrix once, row-major, in this order: token embedding, then per
     /// block Q, K, V, attention output, gate, up, down. A portable seeded generator makes the
     /// model reproduce bit for bit on any machine.
+    ///
+    /// The configuration is validated first (``ModelConfiguration/validate(source:)``, errors
+    /// naming `origin`), so nothing is allocated from an impossible setting.
     public static func randomlyInitialized(like configuration: ModelConfiguration, origin: String,
-                                           fill: (inout [Float]) -> Void) -> LanguageModel {
-        LanguageModel(configuration: configuration, weights: ModelWeights(randomFor: configuration, fill: fill),
-                      origin: origin)
+                                           fill: (inout [Float]) -> Void) throws -> LanguageModel {
+        try configuration.validate(source: origin)
+        return LanguageModel(configuration: configuration, weights: ModelWeights(randomFor: configuration, fill: fill),
+                             origin: origin)
     }
 
     /// A model whose blocks `replaced` come from `donor` (same configuration), e.g. the

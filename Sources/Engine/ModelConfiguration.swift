@@ -72,7 +72,9 @@ public struct ModelConfiguration: Sendable, Hashable {
 extension ModelConfiguration {
     /// Reads the configuration from a GGUF file's metadata.
     ///
-    /// Throws ``EngineError/unsupportedArchitecture(file:name:)`` for anything but `llama` and `gemma3`.
+    /// Throws ``EngineError/unsupportedArchitecture(file:name:)`` for anything but `llama` and `gemma3`,
+    /// and ``EngineError/invalidSetting(file:key:value:problem:)`` for a setting that fails the checks
+    /// of `ModelConfiguration+Validation.swift` (made before anything is sized by it).
     public init(gguf: GGUFFile) throws {
         let meta = gguf.metadata
         let file = gguf.url.lastPathComponent
@@ -81,6 +83,7 @@ extension ModelConfiguration {
             throw EngineError.unsupportedArchitecture(file: file, name: archName)
         }
         let p = archName + "."
+        try Self.checkStoredSettings(of: gguf, prefix: p)
         let width = try meta.int(p + "embedding_length")
         let heads = try meta.int(p + "attention.head_count")
         let kvHeads = try meta.intIfPresent(p + "attention.head_count_kv") ?? heads
@@ -96,11 +99,6 @@ extension ModelConfiguration {
         }
         let ropeBase = try meta.floatIfPresent(p + "rope.freq_base") ?? 10_000
         let window = try meta.intIfPresent(p + "attention.sliding_window")
-
-        guard width > 0, heads > 0, kvHeads > 0, heads % kvHeads == 0, headWidth > 0, blocks > 0 else {
-            throw EngineError.invalidConfiguration(file: file, reason:
-                "width \(width), heads \(heads), kv heads \(kvHeads), head width \(headWidth), blocks \(blocks)")
-        }
 
         let traits: ArchitectureTraits
         let layouts: [AttentionLayout]
@@ -140,5 +138,6 @@ extension ModelConfiguration {
             attentionScale: scale,
             contextLength: try meta.intIfPresent(p + "context_length") ?? 2048,
             layouts: layouts)
+        try validate(against: gguf)
     }
 }

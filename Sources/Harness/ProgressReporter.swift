@@ -60,7 +60,7 @@ public final class ProgressReporter: Sendable {
     }
 
     @Sendable public static func writeToStandardError(_ text: String) {
-        FileHandle.standardError.write(Data(text.utf8))
+        StandardStreams.writeError(text)
     }
 
     @Sendable public static func monotonicSeconds() -> Double {

@@ -82,7 +82,7 @@ public struct SuiteRunner: Sendable {
 
     /// Writes a progress line to stderr.
     @Sendable public static func printToStandardError(_ line: String) {
-        FileHandle.standardError.write(Data((line + "\n").utf8))
+        StandardStreams.writeError(line + "\n")
     }
 
     /// Checks the suite against the registry, hashes the inputs, runs, records and judges.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Claims
 import Foundation
+import Harness
 
 struct ClaimsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -30,7 +31,7 @@ struct ClaimsCommand: ParsableCommand {
                                              summary: $0.summary, criteria: $0.criteria) }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            FileHandle.standardOutput.write(try encoder.encode(entries))
+            StandardStreams.writeOutput(try encoder.encode(entries))
             print()
             return
         }

@@ -35,7 +35,7 @@ struct OutputOptions: ParsableArguments {
 
     func emit(run: RunRecord, verdicts: [MetricVerdict], exitCode: Int32) throws {
         if json {
-            FileHandle.standardOutput.write(VerdictReport.json(run: run, verdicts: verdicts, exitCode: exitCode))
+            StandardStreams.writeOutput(VerdictReport.json(run: run, verdicts: verdicts, exitCode: exitCode))
             print()
         } else {
             print(VerdictReport.table(verdicts, full: full), terminator: "")
@@ -51,7 +51,7 @@ struct OutputOptions: ParsableArguments {
 }
 
 func printError(_ message: String) {
-    FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+    StandardStreams.writeError("error: \(message)\n")
 }
 
 /// Reports an error on stderr and returns the exit code it maps to, ready to throw.

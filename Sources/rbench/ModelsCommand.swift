@@ -92,7 +92,7 @@ struct FetchCommand: ParsableCommand {
     func run() throws {
         let quiet = self.quiet
         let fetcher = ModelFetcher(modelsDirectory: URL(fileURLWithPath: modelsDir), force: force,
-                                   log: { line in if !quiet { FileHandle.standardError.write(Data("\(line)\n".utf8)) } })
+                                   log: { line in if !quiet { StandardStreams.writeError("\(line)\n") } })
         for name in models {
             guard let model = ModelCatalog.model(named: name) else {
                 printError(FetchError.unknownModel(name).description)
@@ -130,6 +130,6 @@ func printJSON<T: Encodable>(_ value: T) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-    FileHandle.standardOutput.write(try encoder.encode(value))
+    StandardStreams.writeOutput(try encoder.encode(value))
     print()
 }

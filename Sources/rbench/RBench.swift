@@ -1,4 +1,5 @@
 import ArgumentParser
+import Harness
 import Recording
 
 @main
@@ -22,4 +23,10 @@ struct RBench: ParsableCommand {
                       ModelsCommand.self, FetchCommand.self,
                       Trace.self, Tokenize.self, Generate.self, Bench.self, TestHoldRunCommand.self]
     )
+
+    /// Ignores SIGPIPE before any command runs, so `rbench run … | head -1` completes and records its run.
+    static func main() {
+        StandardStreams.tolerateClosedStreams()
+        main(nil)
+    }
 }

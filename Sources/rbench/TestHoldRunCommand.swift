@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Harness
 import Recording
 
 /// Test-only: starts a run in the database and sleeps, so tests can kill it mid-run.
@@ -19,7 +20,7 @@ struct TestHoldRunCommand: ParsableCommand {
                                          environment: environment))
             try store.appendResult(ResultRecord(claimID: "HOLD", subject: "model", verdict: .supported, seed: 0, durationNS: 0,
                                                 metrics: [MetricRecord(name: "x", value: 1)]), runID: runID)
-            FileHandle.standardOutput.write(Data("started \(runID)\n".utf8))
+            StandardStreams.writeOutput(Data("started \(runID)\n".utf8))
             Thread.sleep(forTimeInterval: seconds)
             try store.finishRun(id: runID, status: .complete)
         }

@@ -151,13 +151,47 @@ public enum TinyModelFixture {
     }
 }
 
-/// SplitMix64: a tiny portable generator, so fixtures are the same on every machine.
-struct SplitMix64: Sendable {
+/// A SentencePiece-style (`llama`) vocabulary small enough for tiny models: `<unk>`, `<s>`,
+/// `</s>`, the 256 byte-fallback tokens `<0x00>`…`<0xFF>`, a few pieces, and the control token
+/// `<|im_start|>`, which is matched in text only when special tokens are parsed. BOS is added.
+///
+/// ```swift
+/// let spec = TinyModelSpec(vocabularySize: TinyVocabulary.tokens.count)
+/// var writer = try TinyModelFixture.writer(spec)
+/// TinyVocabulary.add(to: &writer)
+/// ```
+public enum TinyVocabulary {
+    public static let pieces = ["\u{2581}", "a", "b", "c", "\u{2581}a", "ab", "\u{2581}ab", "hello"]
+    public static let tokens: [String] = ["<unk>", "<s>", "</s>"]
+        + (0...255).map { String(format: "<0x%02X>", $0) }
+        + pieces + ["<|im_start|>"]
+    public static let bosID = 1
+    public static let eosID = 2
+    public static var controlID: Int { tokens.count - 1 }
+
+    /// Writes the `tokenizer.ggml.*` keys.
+    public static func add(to writer: inout GGUFWriter) {
+        let types: [Int32] = [2, 3, 3] + Array(repeating: 6, count: 256) + pieces.map { _ in 1 } + [3]
+        let scores: [Float] = [0, 0, 0] + Array(repeating: 0, count: 256) + pieces.indices.map { -Float($0) - 1 } + [0]
+        writer.setValue(.string("llama"), forKey: "tokenizer.ggml.model")
+        writer.setValue(.array(tokens.map { .string($0) }), forKey: "tokenizer.ggml.tokens")
+        writer.setValue(.array(types.map { .int32($0) }), forKey: "tokenizer.ggml.token_type")
+        writer.setValue(.array(scores.map { .float32($0) }), forKey: "tokenizer.ggml.scores")
+        writer.setValue(.uint32(UInt32(bosID)), forKey: "tokenizer.ggml.bos_token_id")
+        writer.setValue(.uint32(UInt32(eosID)), forKey: "tokenizer.ggml.eos_token_id")
+        writer.setValue(.uint32(0), forKey: "tokenizer.ggml.unknown_token_id")
+        writer.setValue(.bool(true), forKey: "tokenizer.ggml.add_bos_token")
+        writer.setValue(.bool(false), forKey: "tokenizer.ggml.add_space_prefix")
+    }
+}
+
+/// SplitMix64: a tiny portable generator, so fixtures (and seeded fuzz tests) are the same on every machine.
+public struct SplitMix64: Sendable {
     private var state: UInt64
 
-    init(seed: UInt64) { state = seed }
+    public init(seed: UInt64) { state = seed }
 
-    mutating func next() -> UInt64 {
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -166,5 +200,8 @@ struct SplitMix64: Sendable {
     }
 
     /// Uniform in [0, 1) with 24 random bits.
-    mutating func nextUnit() -> Float { Float(next() >> 40) / Float(1 << 24) }
+    public mutating func nextUnit() -> Float { Float(next() >> 40) / Float(1 << 24) }
+
+    /// Uniform in `0..<bound` (`bound` > 0); the tiny modulo bias does not matter for tests.
+    public mutating func next(below bound: Int) -> Int { Int(next() % UInt64(bound)) }
 }

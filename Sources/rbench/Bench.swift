@@ -14,6 +14,8 @@ struct Bench: ParsableCommand {
         Examples:
           rbench bench --model .models/SmolLM2-135M-Instruct.Q4_1.gguf
           rbench bench --model M.gguf --prompts 32 --tokens 64 --threads 2 --json
+
+        Exit codes: 0 done, 64 usage error, 65 missing or malformed model, 70 internal error.
         """)
 
     @Option(help: "GGUF model file.") var model: String
@@ -23,7 +25,21 @@ struct Bench: ParsableCommand {
     @Option(help: "Timed repetitions (the best is reported).") var repetitions = 5
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
+    func validate() throws {
+        for (name, value) in [("--prompts", prompts), ("--tokens", tokens), ("--threads", threads), ("--repetitions", repetitions)] where value < 1 {
+            throw ValidationError("\(name) must be at least 1 (got \(value)).")
+        }
+        guard prompts.multipliedReportingOverflow(by: tokens).partialValue <= 1 << 20, prompts <= 1 << 20, tokens <= 1 << 20 else {
+            throw ValidationError("--prompts × --tokens must be at most \(1 << 20) tokens.")
+        }
+    }
+
     func run() throws {
+        try withExitCodes { try measure() }
+    }
+
+    private func measure() throws {
+        try checkModelExists(model)
         BLAS.setThreadCount(threads)
         let languageModel = try LanguageModel(contentsOf: URL(fileURLWithPath: model))
         let c = languageModel.configuration

@@ -1,7 +1,10 @@
 import ArgumentParser
+import Engine
 import Foundation
+import GGUF
 import Harness
 import Recording
+import Tokenization
 
 /// Where results and baselines live.
 struct StoreOptions: ParsableArguments {
@@ -54,10 +57,23 @@ func printError(_ message: String) {
     StandardStreams.writeError("error: \(message)\n")
 }
 
-/// Reports an error on stderr and returns the exit code it maps to, ready to throw.
+/// Reports an error on stderr and returns the exit code it maps to, ready to throw: the one
+/// mapping from error types to the codes of ``ExitCodes``, for every command.
 func fail(_ error: any Error) -> ExitCode {
     switch error {
     case let exit as ExitCode: return exit
+    case let usage as ValidationError:
+        printError(usage.message)
+        return ExitCode(ExitCodes.usage)
+    case let model as GGUFError:
+        printError(model.description)
+        return ExitCode(ExitCodes.badInput)
+    case let engine as EngineError:
+        printError(engine.description)
+        return ExitCode(ExitCodes.badInput)
+    case let tokenizer as TokenizerError:
+        printError(tokenizer.description)
+        return ExitCode(ExitCodes.badInput)
     case let recording as RecordingError:
         printError(recording.description)
         if case .notFound = recording { return ExitCode(ExitCodes.usage) }
@@ -75,7 +91,8 @@ func fail(_ error: any Error) -> ExitCode {
     }
 }
 
-/// Runs `body`, turning any error into its documented exit code.
+/// Runs `body`, turning any error into its documented exit code (a `ValidationError` is left
+/// to ArgumentParser, which prints it with the usage and exits 64).
 func withExitCodes(_ body: () throws -> Void) throws {
-    do { try body() } catch { throw fail(error) }
+    do { try body() } catch let usage as ValidationError { throw usage } catch { throw fail(error) }
 }

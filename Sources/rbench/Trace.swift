@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Harness
 import NPY
 
 struct Trace: ParsableCommand {
@@ -10,15 +11,21 @@ struct Trace: ParsableCommand {
         Writes to DIR:
           residual.npy   float32 [prompts, layers+1, d_model] (--positions last), or
                          residual_<i>.npy float32 [tokens, layers+1, d_model] per prompt (--positions all)
-          logits.npy     float32 [prompts, vocab] at the last position
+          logits.npy     float32 [prompts, vocab] at the last position (not with --no-logits)
           tokens.json    {"prompts": [...], "tokens": [[...]], "add_bos": bool}
           meta.json      model, shapes, hook names
         Index 0 is the embedding fed to block 0, index l the output of block l, the last index \
         the last block's output before the final norm.
 
+        A prompt file has one prompt per line (LF or CRLF); an empty line is an error naming it. \
+        A tokens.json needs as many token lists as prompts, each non-empty and inside the vocabulary.
+
         Examples:
           rbench trace --prompts prompts.txt --out traces/
+          rbench trace --prompts chat.txt --special --no-bos --no-logits --out traces/
           rbench trace --tokens ../shared/reference/smollm2-135m/tokens.json --out traces/ --positions all
+
+        Exit codes: 0 done, 64 usage error, 65 missing or malformed model, prompt or tokens file, 70 internal error.
         """)
 
     @OptionGroup var model: ModelOptions
@@ -27,6 +34,8 @@ struct Trace: ParsableCommand {
     @Option(help: ArgumentHelp("Text file, one prompt per line.", valueName: "file")) var prompts: String?
     @Option(help: ArgumentHelp("Output folder.", valueName: "dir")) var out: String
     @Option(help: "last or all.") var positions: PositionSelection = .last
+    @OptionGroup var tokenization: TokenizationOptions
+    @Flag(help: "Write no logits.npy (saves a [prompts, vocab] array and the unembedding).") var noLogits = false
 
     struct TokensFile: Codable {
         var prompts: [String]
@@ -44,33 +53,41 @@ struct Trace: ParsableCommand {
         var vocab: Int
         var positions: String
         var hooks: [String]
+        var logits: Bool
     }
 
     func validate() throws {
         guard (tokens == nil) != (prompts == nil) else {
             throw ValidationError("Give exactly one of --tokens FILE.json or --prompts FILE.txt.")
         }
+        if tokens != nil, tokenization.noBOS || tokenization.special {
+            throw ValidationError("--no-bos and --special apply to --prompts; a tokens.json already holds its ids.")
+        }
     }
 
     func run() throws {
+        try withExitCodes { try writeTrace() }
+    }
+
+    private func writeTrace() throws {
         let (_, languageModel, tokenizer) = try model.load()
         let input: TokensFile
         if let tokens {
-            do {
-                input = try JSONDecoder().decode(TokensFile.self, from: Data(contentsOf: URL(fileURLWithPath: tokens)))
-            } catch {
-                throw ValidationError("\(tokens): not a tokens.json file ({\"prompts\", \"tokens\", \"add_bos\"}): \(error)")
-            }
+            input = try Self.readTokensFile(tokens, vocabularySize: languageModel.configuration.vocabularySize)
         } else {
             let lines = try readPromptLines(prompts!)
-            input = TokensFile(prompts: lines, tokens: lines.map { tokenizer.encode($0, addSpecial: true) },
-                               add_bos: tokenizer.addsBOS)
+            try requireNonEmptyPrompts(lines, in: prompts!)
+            input = TokensFile(prompts: lines, tokens: lines.map { tokenization.encode($0, tokenizer) },
+                               add_bos: tokenization.addsBOS(tokenizer))
+            if let index = input.tokens.firstIndex(where: \.isEmpty) {
+                throw HarnessError.badInput("\(prompts!):\(index + 1): the line gives no tokens")
+            }
         }
         let c = languageModel.configuration
         let directory = URL(fileURLWithPath: out, isDirectory: true)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var hooks = (0...c.blockCount).map(HookPoint.residual)
-        hooks.append(.finalNorm)
+        if !noLogits { hooks.append(.finalNorm) }
         let capture = try languageModel.capture(input.tokens, plan: CapturePlan(hooks: hooks, positions: positions))
         let d = c.modelWidth, states = c.residualCount
         func residualRows(prompt: Int, rows: Range<Int>) -> [Float] {
@@ -86,19 +103,47 @@ struct Trace: ParsableCommand {
                     .write(to: directory.appendingPathComponent("residual_\(i).npy"))
             }
         }
-        let lastNormalized = input.tokens.indices.flatMap { p in
-            Array(capture.vector(prompt: p, row: positions == .last ? 0 : input.tokens[p].count - 1, hook: .finalNorm))
+        if !noLogits {
+            let lastNormalized = input.tokens.indices.flatMap { p in
+                Array(capture.vector(prompt: p, row: positions == .last ? 0 : input.tokens[p].count - 1, hook: .finalNorm))
+            }
+            let logits = languageModel.logits(fromNormalized: lastNormalized, rows: input.tokens.count)
+            try NPYArray(shape: [input.tokens.count, c.vocabularySize], float32: logits)
+                .write(to: directory.appendingPathComponent("logits.npy"))
         }
-        let logits = languageModel.logits(fromNormalized: lastNormalized, rows: input.tokens.count)
-        try NPYArray(shape: [input.tokens.count, c.vocabularySize], float32: logits)
-            .write(to: directory.appendingPathComponent("logits.npy"))
         try writeJSON(input, to: directory.appendingPathComponent("tokens.json"))
         try writeJSON(Meta(model: languageModel.origin, architecture: c.architecture.rawValue, prompts: input.tokens.count,
                            tokens_per_prompt: input.tokens.map(\.count), n_layers_plus_1: states, d_model: d,
                            vocab: c.vocabularySize, positions: positions.rawValue,
-                           hooks: (0...c.blockCount).map { HookPoint.residual($0).name(blockCount: c.blockCount) }),
+                           hooks: (0...c.blockCount).map { HookPoint.residual($0).name(blockCount: c.blockCount) },
+                           logits: !noLogits),
                       to: directory.appendingPathComponent("meta.json"))
         print("wrote \(directory.path)")
+    }
+
+    /// Reads and checks a tokens.json: as many token lists as prompts, at least one, each
+    /// non-empty and inside the vocabulary. Throws ``HarnessError/badInput(_:)`` naming the file.
+    static func readTokensFile(_ path: String, vocabularySize: Int) throws -> TokensFile {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw HarnessError.badInput("\(path): cannot be read (no such file, or no permission)")
+        }
+        let input: TokensFile
+        do {
+            input = try JSONDecoder().decode(TokensFile.self, from: data)
+        } catch {
+            throw HarnessError.badInput("\(path): not a tokens.json file ({\"prompts\": [...], \"tokens\": [[...]], \"add_bos\": bool}): \(error)")
+        }
+        guard input.prompts.count == input.tokens.count else {
+            throw HarnessError.badInput("\(path): \"prompts\" has \(input.prompts.count) entries but \"tokens\" has \(input.tokens.count); they must pair up")
+        }
+        guard !input.tokens.isEmpty else { throw HarnessError.badInput("\(path): has no prompts") }
+        for (index, ids) in input.tokens.enumerated() {
+            guard !ids.isEmpty else { throw HarnessError.badInput("\(path): tokens[\(index)] is empty") }
+            if let bad = ids.first(where: { !(0..<vocabularySize).contains($0) }) {
+                throw HarnessError.badInput("\(path): tokens[\(index)] holds id \(bad), outside the model's vocabulary 0..<\(vocabularySize)")
+            }
+        }
+        return input
     }
 }
 

@@ -7,7 +7,7 @@ import GGUF
 extension ModelConfiguration {
     /// The largest count any setting may hold before it is compared with the tensors, so a
     /// product of two settings can never overflow.
-    public static let maximumCount = 1 << 24
+    static let maximumCount = 1 << 24
 
     /// Checks each numeric setting `gguf` stores under `prefix` (`"llama."`, …) on its own, and
     /// that `block_count` matches the `blk.N.` tensors: everything ``init(gguf:)`` reads before

@@ -24,8 +24,9 @@ struct Tokenize: ParsableCommand {
 
     func run() throws {
         try withExitCodes {
+            let lines = try readPromptLines(prompts)
             let tokenizer = try model.loadTokenizer()
-            let ids = try readPromptLines(prompts).map { tokenization.encode($0, tokenizer) }
+            let ids = lines.map { tokenization.encode($0, tokenizer) }
             if json {
                 print(String(decoding: try JSONEncoder().encode(ids), as: UTF8.self))
             } else {

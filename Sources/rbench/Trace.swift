@@ -70,13 +70,20 @@ struct Trace: ParsableCommand {
     }
 
     private func writeTrace() throws {
+        // The input files are checked before the model is loaded, so a bad one fails at once.
+        let given = try tokens.map(Self.readTokensFile)
+        let lines = try prompts.map { path in
+            let lines = try readPromptLines(path)
+            try requireNonEmptyPrompts(lines, in: path)
+            return lines
+        }
         let (_, languageModel, tokenizer) = try model.load()
         let input: TokensFile
-        if let tokens {
-            input = try Self.readTokensFile(tokens, vocabularySize: languageModel.configuration.vocabularySize)
+        if let given, let tokens {
+            try Self.checkVocabulary(given, of: tokens, size: languageModel.configuration.vocabularySize)
+            input = given
         } else {
-            let lines = try readPromptLines(prompts!)
-            try requireNonEmptyPrompts(lines, in: prompts!)
+            let lines = lines!
             input = TokensFile(prompts: lines, tokens: lines.map { tokenization.encode($0, tokenizer) },
                                add_bos: tokenization.addsBOS(tokenizer))
             if let index = input.tokens.firstIndex(where: \.isEmpty) {
@@ -122,8 +129,8 @@ struct Trace: ParsableCommand {
     }
 
     /// Reads and checks a tokens.json: as many token lists as prompts, at least one, each
-    /// non-empty and inside the vocabulary. Throws ``HarnessError/badInput(_:)`` naming the file.
-    static func readTokensFile(_ path: String, vocabularySize: Int) throws -> TokensFile {
+    /// non-empty. Throws ``HarnessError/badInput(_:)`` naming the file.
+    static func readTokensFile(_ path: String) throws -> TokensFile {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw HarnessError.badInput("\(path): cannot be read (no such file, or no permission)")
         }
@@ -137,13 +144,19 @@ struct Trace: ParsableCommand {
             throw HarnessError.badInput("\(path): \"prompts\" has \(input.prompts.count) entries but \"tokens\" has \(input.tokens.count); they must pair up")
         }
         guard !input.tokens.isEmpty else { throw HarnessError.badInput("\(path): has no prompts") }
-        for (index, ids) in input.tokens.enumerated() {
-            guard !ids.isEmpty else { throw HarnessError.badInput("\(path): tokens[\(index)] is empty") }
-            if let bad = ids.first(where: { !(0..<vocabularySize).contains($0) }) {
-                throw HarnessError.badInput("\(path): tokens[\(index)] holds id \(bad), outside the model's vocabulary 0..<\(vocabularySize)")
-            }
+        if let index = input.tokens.firstIndex(where: \.isEmpty) {
+            throw HarnessError.badInput("\(path): tokens[\(index)] is empty")
         }
         return input
+    }
+
+    /// Throws ``HarnessError/badInput(_:)`` naming `path` and the first id outside `0..<size`.
+    static func checkVocabulary(_ input: TokensFile, of path: String, size: Int) throws {
+        for (index, ids) in input.tokens.enumerated() {
+            if let bad = ids.first(where: { !(0..<size).contains($0) }) {
+                throw HarnessError.badInput("\(path): tokens[\(index)] holds id \(bad), outside the model's vocabulary 0..<\(size)")
+            }
+        }
     }
 }
 

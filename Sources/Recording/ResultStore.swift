@@ -20,7 +20,8 @@ public struct RunSummary: Sendable, Equatable {
     public var isStale: Bool
 
     /// Complete, with results, but without a stored verdict: the process died after recording the
-    /// run and before judging it, or judging failed (e.g. a malformed baseline). `rbench check` judges it.
+    /// run and before judging it, judging failed (e.g. a malformed baseline), or it was imported from a run
+    /// file (`import` does not judge). `rbench check` judges it.
     public var verdictsMissing: Bool { status == .complete && verdictCount == 0 && resultCount > 0 }
 
     /// The status as people should read it: `stale` instead of `running` for a dead run.

@@ -48,7 +48,7 @@ struct CheckCommand: ParsableCommand {
                 throw RecordingError.refused(notJudgeable(id: id, summary: summary, status: record.status))
             }
             if summary?.verdictsMissing == true {
-                printNote("run \(id) was recorded complete but its verdicts were never stored (the process died after recording, or its baseline could not be read); judging it now")
+                printNote("run \(id) was recorded complete but its verdicts were never stored (the process died after recording, its baseline could not be read, or it was imported from a run file); judging it now")
             }
             let baseline = try Comparator.baseline(for: record, in: store.baselinesURL)
             let regime = ComparisonRegime.of(run: record, baseline: baseline)

@@ -60,7 +60,7 @@ struct ReportCommand: ParsableCommand {
         guard let summary else { return [] }
         var notices: [String] = []
         if summary.verdictsMissing {
-            notices.append("This run was recorded complete, but its verdicts were never stored (the process died after recording, or its baseline could not be read). The comparison below is computed now, by this report.")
+            notices.append("This run was recorded complete, but its verdicts were never stored (the process died after recording, its baseline could not be read, or it was imported from a run file). The comparison below is computed now, by this report.")
         }
         if summary.isStale {
             notices.append("Stale run: recorded as running, but its process is gone; it will never complete, and the next `rbench run` marks it aborted. Nothing was judged.")

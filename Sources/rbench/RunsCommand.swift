@@ -67,7 +67,7 @@ struct RunsCommand: ParsableCommand {
                 legends.append("stale: recorded as running, but its process is gone (killed or crashed); it will never complete, and the next `rbench run` marks it aborted.")
             }
             if summaries.contains(where: \.verdictsMissing) {
-                legends.append("NO VERDICTS: recorded complete but never judged (killed after recording, or its baseline could not be read); `rbench check RUN` judges it.")
+                legends.append("NO VERDICTS: recorded complete but never judged in this database (killed after recording, baseline unreadable, or imported from a run file); `rbench check RUN` judges it.")
             }
             if !legends.isEmpty { print("\n" + legends.joined(separator: "\n")) }
         }

@@ -25,6 +25,8 @@ public struct SuiteRunReport: Sendable {
     /// The OR of finding bits (see ``ExitCodes``).
     public var exitCode: Int32
     public var runFile: URL
+    /// Which rule judged the deterministic metrics (bitwise, cross-class tolerance, or no baseline).
+    public var regime: ComparisonRegime
 }
 
 /// Harness failures that stop a run before or outside the claims themselves.
@@ -132,20 +134,27 @@ public struct SuiteRunner: Sendable {
         record.status = .complete
         record.finishedAt = Date().timeIntervalSince1970
         let runFile: URL
-        do {
+        let verdicts: [MetricVerdict]
+        let regime: ComparisonRegime
+        do throws(RecordingError) {
             runFile = try RunFile.write(record, to: runsDirectory)
             let fileHash = try? SHA256.hex(fileAt: runFile)
-            try store.finishRun(id: record.id, status: .complete, finishedAt: record.finishedAt!, runFileSHA256: fileHash)
-        } catch { throw .recording(error) }
-
-        let verdicts: [MetricVerdict]
-        do {
-            verdicts = try Comparator.compare(run: record, baselinesDirectory: baselinesDirectory, timingReference: timingReference)
-            try store.saveVerdicts(verdicts, runID: record.id)
+            let finishedAt = record.finishedAt ?? Date().timeIntervalSince1970
+            do throws(RecordingError) {
+                let baseline = try Comparator.baseline(for: record, in: baselinesDirectory)
+                regime = ComparisonRegime.of(run: record, baseline: baseline)
+                verdicts = Comparator.compare(run: record, baseline: baseline, timingReference: timingReference)
+            } catch {
+                // The run itself is whole: record it complete (flagged as judged by nobody), then report the baseline.
+                try store.finishRun(id: record.id, status: .complete, finishedAt: finishedAt, runFileSHA256: fileHash)
+                throw error
+            }
+            // Complete and its verdicts in one transaction: a kill can leave the run unfinished, never unjudged.
+            try store.finishRun(id: record.id, status: .complete, finishedAt: finishedAt, runFileSHA256: fileHash, verdicts: verdicts)
         } catch { throw .recording(error) }
         let code = ExitCodes.findings(verdicts, strict: strict)
         progress("run \(record.id) complete; findings exit code \(code)")
-        return SuiteRunReport(run: record, verdicts: verdicts, exitCode: code, runFile: runFile)
+        return SuiteRunReport(run: record, verdicts: verdicts, exitCode: code, runFile: runFile, regime: regime)
     }
 
     /// Checks that every claim and control the suite names exists in `registry`; errors point at the suite line.

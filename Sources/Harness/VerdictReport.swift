@@ -10,13 +10,17 @@ public enum VerdictReport {
         verdicts.sorted { ($0.outcome.severity, $0.check, $0.metric) < ($1.outcome.severity, $1.check, $1.metric) }
     }
 
-    /// A plain-text table, worst first, with reason codes.
-    /// The human table: every claim-level verdict and every metric that needs attention;
-    /// metrics that passed, and metrics without a baseline, are counted per check unless `full`.
-    public static func table(_ verdicts: [MetricVerdict], full: Bool = false) -> String {
+    /// The human table, worst first, with reason codes: every claim-level verdict and every metric
+    /// that needs attention; metrics that passed, and metrics without a baseline, are counted per
+    /// check unless `full`. With a `regime` its line closes the table; when no baseline exists at
+    /// all, that line says so once instead of one `missing` row per check.
+    public static func table(_ verdicts: [MetricVerdict], full: Bool = false, regime: ComparisonRegime? = nil) -> String {
         var shown = verdicts
         var collapsed: [[String]] = []
-        if !full {
+        let noBaseline = regime?.kind == ComparisonRegime.Kind.none
+        if noBaseline && !full {
+            shown = verdicts.filter { $0.metric == claimVerdictMetric || $0.reason != "NO_BASELINE" }
+        } else if !full {
             let quiet: Set<VerdictOutcome> = [.pass, .missing]
             shown = verdicts.filter { $0.metric == "(verdict)" || !quiet.contains($0.outcome) }
             let hidden = verdicts.filter { $0.metric != "(verdict)" && quiet.contains($0.outcome) }
@@ -43,11 +47,13 @@ public enum VerdictReport {
         }
         let counts = Dictionary(grouping: verdicts, by: \.outcome).sorted { $0.key.severity < $1.key.severity }
             .map { "\($0.value.count) \($0.key.rawValue)" }.joined(separator: ", ")
-        return ([line(header)] + rows.map(line) + ["", verdicts.isEmpty ? "no verdicts" : counts]).joined(separator: "\n") + "\n"
+        let closing = regime.map { ["", $0.summary] } ?? []
+        return ([line(header)] + rows.map(line) + ["", verdicts.isEmpty ? "no verdicts" : counts] + closing).joined(separator: "\n") + "\n"
     }
 
     /// The versioned verdict document CI scripts read.
-    public static func json(run: RunRecord, verdicts: [MetricVerdict], exitCode: Int32) -> Data {
+    /// `regime` (when given) says which rule judged the deterministic metrics (absent in older documents).
+    public static func json(run: RunRecord, verdicts: [MetricVerdict], exitCode: Int32, regime: ComparisonRegime? = nil) -> Data {
         struct Document: Encodable {
             var schema: Int
             var runID: String
@@ -56,12 +62,13 @@ public enum VerdictReport {
             var environmentFingerprint: String
             var determinismClass: String
             var exitCode: Int32
+            var regime: ComparisonRegime?
             var verdicts: [MetricVerdict]
         }
         let document = Document(schema: jsonSchemaVersion, runID: run.id, suite: run.suite, revision: run.revision,
                                 environmentFingerprint: run.environment.fingerprint,
                                 determinismClass: run.environment.determinismClass, exitCode: exitCode,
-                                verdicts: sorted(verdicts))
+                                regime: regime, verdicts: sorted(verdicts))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
@@ -90,11 +97,13 @@ public enum VerdictReport {
     }
 
     /// A PR-comment body: status line and the table of everything that is not a pass.
-    public static func markdown(run: RunRecord, verdicts: [MetricVerdict], exitCode: Int32) -> String {
-        let problems = sorted(verdicts).filter { $0.outcome != .pass }
+    public static func markdown(run: RunRecord, verdicts: [MetricVerdict], exitCode: Int32, regime: ComparisonRegime? = nil) -> String {
+        let noBaseline = regime?.kind == ComparisonRegime.Kind.none
+        let problems = sorted(verdicts).filter { $0.outcome != .pass && !(noBaseline && $0.reason == "NO_BASELINE") }
         var text = "### rbench \(run.suite): \(exitCode == 0 ? "✅ no findings" : "❌ exit code \(exitCode)")\n\n"
         text += "Run `\(run.id)` at `\(run.revision.commitSHA?.prefix(12) ?? "no commit")`\(run.revision.isDirty ? " (dirty)" : ""), "
             + "determinism class `\(run.environment.determinismClass)`; \(verdicts.count) verdicts, \(problems.count) not passing.\n\n"
+        if let regime { text += (noBaseline ? "**\(regime.summary)**" : regime.summary) + "\n\n" }
         guard !problems.isEmpty else { return text }
         text += "| outcome | check | metric | observed | reference | reason |\n|---|---|---|---|---|---|\n"
         for verdict in problems {

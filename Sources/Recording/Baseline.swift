@@ -81,19 +81,39 @@ public struct BaselineHeader: Sendable, Equatable, Codable {
 }
 
 /// A `Baselines/claims/<suite>/<determinism-class>.jsonl` file: a header and sorted entries.
+///
+/// The expected verdict is a property of the check: every line of a check carries it, and a file
+/// whose lines disagree is refused on load, so lookups never depend on line order.
 public struct BaselineFile: Sendable, Equatable {
     public var header: BaselineHeader
     /// Sorted by (check, metric).
     public private(set) var entries: [BaselineEntry]
+    private var indexByKey: [String: Int]
+    private var verdictByCheck: [String: RecordedVerdict]
 
     public init(header: BaselineHeader, entries: [BaselineEntry]) {
         self.header = header
         self.entries = entries.sorted { ($0.check, $0.metric) < ($1.check, $1.metric) }
+        var indexByKey: [String: Int] = [:]
+        var verdictByCheck: [String: RecordedVerdict] = [:]
+        for (index, entry) in self.entries.enumerated() {
+            if indexByKey[Self.key(entry.check, entry.metric)] == nil { indexByKey[Self.key(entry.check, entry.metric)] = index }
+            if verdictByCheck[entry.check] == nil { verdictByCheck[entry.check] = entry.verdict }
+        }
+        self.indexByKey = indexByKey
+        self.verdictByCheck = verdictByCheck
     }
+
+    private static func key(_ check: String, _ metric: String) -> String { check + "\u{0}" + metric }
 
     /// The entry for a check and metric key.
     public func entry(check: String, metric: String) -> BaselineEntry? {
-        entries.first { $0.check == check && $0.metric == metric }
+        indexByKey[Self.key(check, metric)].map { entries[$0] }
+    }
+
+    /// The verdict the check had when its lines were set (the same on every line of a loaded file).
+    public func verdict(ofCheck check: String) -> RecordedVerdict? {
+        verdictByCheck[check]
     }
 
     /// Where the baseline of a suite and determinism class lives under `directory` (`Baselines/`).
@@ -134,8 +154,15 @@ public struct BaselineFile: Sendable, Equatable {
             + "\"suite_sha256\":\(CanonicalJSON.string(header.suiteSHA256))}"
     }
 
-    /// Writes the file, creating its folder.
+    /// Writes the file, creating its folder. Refuses (writing nothing) a file that ``load(_:)``
+    /// would reject, e.g. two lines for one metric because a run holds one check twice.
     public func write(to url: URL) throws(RecordingError) {
+        do {
+            try Self.checkLocation(try Self.parse(serialized(), path: url.path).header, of: url)
+        } catch {
+            guard case .badFile(_, let line, let message) = error else { throw error }
+            throw .badFile(path: url.path, line: line, message: "not written, `rbench check` would reject it: \(message)")
+        }
         do {
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try Data(serialized().utf8).write(to: url, options: .atomic)
@@ -146,15 +173,39 @@ public struct BaselineFile: Sendable, Equatable {
 
     /// Reads a baseline file; errors name the file, the line and the key at fault.
     public static func load(_ url: URL) throws(RecordingError) -> BaselineFile {
-        guard let text = try? String(contentsOf: url, encoding: .utf8) else {
+        guard let data = FileManager.default.contents(atPath: url.path) else {
             throw .missingFile(path: url.path, hint: "create it with `rbench baseline update` or `rbench baseline init`")
         }
-        return try parse(text, path: url.path)
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw .badFile(path: url.path, line: nil, message: "not UTF-8 text; a baseline is JSON lines")
+        }
+        let file = try parse(text, path: url.path)
+        try checkLocation(file.header, of: url)
+        return file
+    }
+
+    /// The header must name the suite and determinism class the file's path says it is for: the
+    /// class picks which runs are compared bit for bit, so a mismatch would judge the wrong runs.
+    static func checkLocation(_ header: BaselineHeader, of url: URL) throws(RecordingError) {
+        let name = url.lastPathComponent
+        let fileClass = name.hasSuffix(".candidate.jsonl") ? String(name.dropLast(".candidate.jsonl".count))
+            : name.hasSuffix(".jsonl") ? String(name.dropLast(".jsonl".count)) : nil
+        if let fileClass, fileClass != header.determinismClass {
+            throw .badFile(path: url.path, line: 1, message: "key 'determinism_class': '\(header.determinismClass)' does not match the file name \(name); the file must be named after its class (\(header.determinismClass).jsonl), or the header fixed")
+        }
+        let folder = url.deletingLastPathComponent()
+        if folder.deletingLastPathComponent().lastPathComponent == "claims", folder.lastPathComponent != header.suite {
+            throw .badFile(path: url.path, line: 1, message: "key 'suite': '\(header.suite)' does not match the folder claims/\(folder.lastPathComponent)/")
+        }
     }
 
     /// Parses baseline text; `path` only labels errors.
     public static func parse(_ text: String, path: String) throws(RecordingError) -> BaselineFile {
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        // CRLF files (edited on Windows) and a UTF-8 byte-order mark are accepted as if they were plain LF.
+        let body = text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text
+        // ("\r\n" is one Character in Swift, so it is a separator of its own.)
+        let lines = body.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+            .map { $0.hasSuffix("\r") ? String($0.dropLast()) : String($0) }
         guard let first = lines.first, !first.trimmingCharacters(in: .whitespaces).isEmpty else {
             throw .badFile(path: path, line: 1, message: "missing header line")
         }
@@ -165,7 +216,8 @@ public struct BaselineFile: Sendable, Equatable {
             throw .badFile(path: path, line: 1, message: "key 'schema': \(header.schema) is not supported (expected \(BaselineHeader.currentSchema))")
         }
         var entries: [BaselineEntry] = []
-        var seen: Set<String> = []
+        var seen: [String: Int] = [:]
+        var verdictLine: [String: (verdict: RecordedVerdict, line: Int)] = [:]
         for (index, line) in lines.enumerated().dropFirst() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
             let number = index + 1
             let raw: RawEntry = try decodeLine(line, as: RawEntry.self, path: path, line: number, allowedKeys: RawEntry.keys)
@@ -180,13 +232,18 @@ public struct BaselineFile: Sendable, Equatable {
             guard let parsed, parsed.bitPattern == value.bitPattern else {
                 throw .badFile(path: path, line: number, message: "key 'value': \(raw.value) does not parse to bits \(raw.bits) (\(value)); fix one of them")
             }
-            guard seen.insert(raw.check + "\u{0}" + raw.metric).inserted else {
-                throw .badFile(path: path, line: number, message: "duplicate entry for check '\(raw.check)' metric '\(raw.metric)'")
+            if let first = seen[key(raw.check, raw.metric)] {
+                throw .badFile(path: path, line: number, message: "duplicate entry for check '\(raw.check)' metric '\(raw.metric)' (first on line \(first)); one line per check and metric — was a check run twice, e.g. a control listed twice in the suite?")
             }
+            seen[key(raw.check, raw.metric)] = number
             guard let verdict = RecordedVerdict(rawValue: raw.verdict) else {
                 throw .badFile(path: path, line: number, message: "key 'verdict': '\(raw.verdict)' is not one of supported, refuted, informational, error")
             }
-            let tolerance = BaselineTolerance(abs: raw.tol?.abs ?? 0, rel: raw.tol?.rel ?? 0, ulp: raw.tol?.ulp ?? 0)
+            if let first = verdictLine[raw.check], first.verdict != verdict {
+                throw .badFile(path: path, line: number, message: "key 'verdict': '\(verdict.rawValue)' disagrees with line \(first.line), which gives check '\(raw.check)' verdict '\(first.verdict.rawValue)'; the expected verdict belongs to the check, so every line of it must say the same")
+            }
+            if verdictLine[raw.check] == nil { verdictLine[raw.check] = (verdict, number) }
+            let tolerance = try raw.tol?.validated(path: path, line: number) ?? BaselineTolerance()
             entries.append(BaselineEntry(check: raw.check, metric: raw.metric, value: value, tolerance: tolerance,
                                          verdict: verdict, epoch: raw.epoch, reason: raw.reason, setBy: raw.set_by))
         }
@@ -197,7 +254,8 @@ public struct BaselineFile: Sendable, Equatable {
                                                  allowedKeys: Set<String>) throws(RecordingError) -> T {
         let data = Data(line.utf8)
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw .badFile(path: path, line: number, message: "not a JSON object")
+            let start = line.prefix(40)
+            throw .badFile(path: path, line: number, message: "not a JSON object (the line starts \(CanonicalJSON.string(String(start)))\(line.count > 40 ? "…" : "")); every line is one {…} object")
         }
         if let unknown = object.keys.sorted().first(where: { !allowedKeys.contains($0) }) {
             throw .badFile(path: path, line: number, message: "unknown key '\(unknown)' (allowed: \(allowedKeys.sorted().joined(separator: ", ")))")
@@ -239,7 +297,23 @@ public struct BaselineFile: Sendable, Equatable {
         struct Tol: Decodable {
             var abs: Double?
             var rel: Double?
-            var ulp: UInt64?
+            /// Read as a number so a negative or fractional value gets a clear message.
+            var ulp: Double?
+
+            /// Tolerances are bounds on a distance: finite and never negative.
+            func validated(path: String, line: Int) throws(RecordingError) -> BaselineTolerance {
+                for (name, value) in [("abs", abs), ("rel", rel), ("ulp", ulp)] {
+                    guard let value else { continue }
+                    guard value.isFinite, value >= 0 else {
+                        throw .badFile(path: path, line: line, message: "key 'tol.\(name)': \(value) is not allowed; a tolerance is a finite number ≥ 0 (0 = exact)")
+                    }
+                }
+                let ulpCount = ulp ?? 0
+                guard ulpCount == ulpCount.rounded(), ulpCount <= 9_007_199_254_740_992 else {
+                    throw .badFile(path: path, line: line, message: "key 'tol.ulp': \(ulpCount) is not a whole number of ulps")
+                }
+                return BaselineTolerance(abs: abs ?? 0, rel: rel ?? 0, ulp: UInt64(ulpCount))
+            }
         }
 
         var check: String

@@ -60,10 +60,46 @@ enum Schema {
         ALTER TABLE run ADD COLUMN run_file_sha256 TEXT;
         """
 
+    /// v3: what each run saw of its checkout. A revision row is keyed by commit and diff hash, so
+    /// branch, describe and in_repository there are those of the first run at that key; the run
+    /// row now carries its own. Existing runs get their revision row's values (nothing is lost).
+    static let v3RunProvenance = """
+        ALTER TABLE run ADD COLUMN in_repository INTEGER;
+        ALTER TABLE run ADD COLUMN branch TEXT;
+        ALTER TABLE run ADD COLUMN describe TEXT;
+        ALTER TABLE run ADD COLUMN is_dirty INTEGER;
+        UPDATE run SET
+            in_repository = (SELECT revision.in_repository FROM revision WHERE revision.id = run.revision_id),
+            branch = (SELECT revision.branch FROM revision WHERE revision.id = run.revision_id),
+            describe = (SELECT revision.describe FROM revision WHERE revision.id = run.revision_id),
+            is_dirty = (SELECT revision.is_dirty FROM revision WHERE revision.id = run.revision_id);
+        """
+
+    /// Every migration this build knows, in order. A database that lists any other was written by a
+    /// newer build and is refused (``ResultStore`` never guesses at a schema it does not know).
+    static let migrations: [(identifier: String, sql: String)] = [
+        ("v1", v1), ("v2", v2), ("v3_run_provenance", v3RunProvenance),
+    ]
+
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1") { db in try db.execute(sql: v1) }
-        migrator.registerMigration("v2") { db in try db.execute(sql: v2) }
+        for migration in migrations {
+            let sql = migration.sql
+            migrator.registerMigration(migration.identifier) { db in try db.execute(sql: sql) }
+        }
         return migrator
     }
+
+    /// The columns of every table once all known migrations ran, read from an in-memory database
+    /// (so this list can never drift from the migrations themselves).
+    static let expectedColumns: [String: Set<String>] = {
+        guard let queue = try? DatabaseQueue(), (try? migrator.migrate(queue)) != nil else { return [:] }
+        return (try? queue.read { db -> [String: Set<String>] in
+            var columns: [String: Set<String>] = [:]
+            for table in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'grdb_%' AND name NOT LIKE 'sqlite_%'") {
+                columns[table] = Set(try db.columns(in: table).map(\.name))
+            }
+            return columns
+        }) ?? [:]
+    }()
 }

@@ -80,6 +80,63 @@ public struct ComparisonPolicy: Sendable {
     }
 }
 
+/// Which rule judged the deterministic metrics of a comparison; `check` and `compare` share it.
+public struct ComparisonRegime: Codable, Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable {
+        /// Same determinism class: every metric must be bit-for-bit equal.
+        case bitwise
+        /// Another class: |Δ| ≤ max(abs, rel·|reference|) or within `ulp` ulps, per metric.
+        case tolerance
+        /// No baseline file for the suite: nothing was compared.
+        case none
+    }
+
+    public var kind: Kind
+    public var suite: String
+    public var runClass: String
+    public var referenceClass: String?
+    /// The baseline file or `run <id>` compared against.
+    public var reference: String?
+    /// Where the cross-class tolerances come from (nil for bitwise and none).
+    public var tolerances: String?
+
+    /// One line for people: what was compared with what, and how.
+    public var summary: String {
+        switch kind {
+        case .bitwise:
+            "regime: bitwise — run and \(reference ?? "reference") share determinism class \(runClass)"
+        case .tolerance:
+            "regime: cross-class tolerance — run class \(runClass) vs \(referenceClass ?? "?") (\(reference ?? "reference")); "
+                + "|Δ| ≤ max(abs, rel·|ref|) or ≤ ulp, \(tolerances ?? "per line")"
+        case .none:
+            "no baseline: nothing was compared; `rbench baseline init --suite \(suite)` writes a candidate from this run "
+                + "(Baselines/claims/\(suite)/\(runClass).candidate.jsonl) to review and commit. Until then this exits 0; --strict makes it exit 4"
+        }
+    }
+
+    /// The regime of judging `run` against `baseline` (as chosen by ``Comparator/baseline(for:in:)``).
+    public static func of(run: RunRecord, baseline: (file: BaselineFile, path: String, sameClass: Bool)?) -> ComparisonRegime {
+        let runClass = run.environment.determinismClass
+        guard let baseline else { return ComparisonRegime(kind: .none, suite: run.suite, runClass: runClass) }
+        return ComparisonRegime(kind: baseline.sameClass ? .bitwise : .tolerance, suite: run.suite, runClass: runClass,
+                                referenceClass: baseline.file.header.determinismClass, reference: baseline.path,
+                                tolerances: baseline.sameClass ? nil : "tolerances from the lines of \(baseline.path)")
+    }
+
+    /// The regime of ``Comparator/compare(head:base:tolerances:policy:)``.
+    public static func of(head: RunRecord, base: RunRecord, tolerances: (file: BaselineFile, path: String)?) -> ComparisonRegime {
+        let headClass = head.environment.determinismClass, baseClass = base.environment.determinismClass
+        let fallback = BaselineTolerance.crossClassDefault
+        let defaults = "abs \(fallback.abs), rel \(fallback.rel)"
+        return ComparisonRegime(kind: headClass == baseClass ? .bitwise : .tolerance, suite: head.suite, runClass: headClass,
+                                referenceClass: baseClass,
+                                reference: "run \(base.id)",
+                                tolerances: headClass == baseClass ? nil
+                                    : tolerances.map { "tolerances from the lines of \($0.path) (\(defaults) for metrics it lacks)" }
+                                    ?? "default tolerances \(defaults) (the suite has no baseline file to take them from)")
+    }
+}
+
 /// Computes verdicts of a run against a baseline file and, for timings, against a reference run.
 public enum Comparator {
     /// Verdicts of `run` against the committed baselines under `baselinesDirectory`.
@@ -88,14 +145,18 @@ public enum Comparator {
     /// suite (tolerances, and says so); with no file every deterministic metric is `missing`.
     public static func compare(run: RunRecord, baselinesDirectory: URL, timingReference: RunRecord? = nil,
                                policy: ComparisonPolicy = .init()) throws(RecordingError) -> [MetricVerdict] {
+        compare(run: run, baseline: try baseline(for: run, in: baselinesDirectory), timingReference: timingReference, policy: policy)
+    }
+
+    /// The baseline file `run` is judged against: its own determinism class (bitwise), else the first
+    /// other class of the suite (tolerances); nil when the suite has none.
+    public static func baseline(for run: RunRecord, in baselinesDirectory: URL) throws(RecordingError)
+        -> (file: BaselineFile, path: String, sameClass: Bool)? {
         let ownClass = run.environment.determinismClass
         let classes = BaselineFile.classes(in: baselinesDirectory, suite: run.suite)
-        var baseline: (file: BaselineFile, path: String, sameClass: Bool)?
-        if let chosen = classes.contains(ownClass) ? ownClass : classes.first {
-            let url = BaselineFile.url(in: baselinesDirectory, suite: run.suite, determinismClass: chosen)
-            baseline = (try BaselineFile.load(url), url.path, chosen == ownClass)
-        }
-        return compare(run: run, baseline: baseline, timingReference: timingReference, policy: policy)
+        guard let chosen = classes.contains(ownClass) ? ownClass : classes.first else { return nil }
+        let url = BaselineFile.url(in: baselinesDirectory, suite: run.suite, determinismClass: chosen)
+        return (try BaselineFile.load(url), url.path, chosen == ownClass)
     }
 
     /// Verdicts of `run` against an already loaded baseline (nil: none exists).
@@ -113,7 +174,7 @@ public enum Comparator {
                 var verdict = MetricVerdict(check: result.check, metric: metric.key, outcome: .missing,
                                             reason: "NO_BASELINE", observed: metric.value)
                 guard let baseline else {
-                    verdict.detail = "no baseline file for suite \(run.suite); run `rbench baseline update`"
+                    verdict.detail = "no baseline file for suite \(run.suite); `rbench baseline init --suite \(run.suite)` writes a candidate"
                     verdicts.append(verdict)
                     continue
                 }
@@ -151,12 +212,17 @@ public enum Comparator {
         return verdicts
     }
 
-    /// Compares two runs directly: deterministic metrics bitwise (same class) or exactly, timings A/B.
-    public static func compare(head: RunRecord, base: RunRecord, policy: ComparisonPolicy = .init()) -> [MetricVerdict] {
+    /// Compares two runs directly with the regime `check` uses (``ComparisonRegime``): deterministic
+    /// metrics bitwise within one determinism class; across classes within the tolerance of the
+    /// metric's line in `tolerances` (a baseline file of the suite), else
+    /// ``BaselineTolerance/crossClassDefault`` — the tolerance every new baseline line gets. Timings A/B.
+    public static func compare(head: RunRecord, base: RunRecord, tolerances: BaselineFile? = nil,
+                               policy: ComparisonPolicy = .init()) -> [MetricVerdict] {
         var entries: [BaselineEntry] = []
         for result in base.results {
             for metric in result.metrics where !metric.isStochastic {
-                entries.append(BaselineEntry(check: result.check, metric: metric.key, value: metric.value,
+                let tolerance = tolerances?.entry(check: result.check, metric: metric.key)?.tolerance ?? .crossClassDefault
+                entries.append(BaselineEntry(check: result.check, metric: metric.key, value: metric.value, tolerance: tolerance,
                                              verdict: result.verdict, epoch: 0, reason: "", setBy: base.id))
             }
         }
@@ -203,7 +269,7 @@ public enum Comparator {
             verdict.detail = "\(result.verdict.rawValue), expected \(expected.rawValue)"
             return verdict
         }
-        let recorded = baseline?.entries.first { $0.check == result.check }?.verdict
+        let recorded = baseline?.verdict(ofCheck: result.check)
         if let recorded {
             verdict.referenceKind = "baseline_file"
             verdict.referenceID = referenceID
@@ -238,7 +304,7 @@ public enum Comparator {
         let withinULP = (verdict.ulpDistance ?? .max) <= entry.tolerance.ulp
         if bothNaN || withinAbsolute || withinULP {
             verdict.reason = "WITHIN_TOLERANCE"
-            verdict.detail = "compared with determinism class \(baselineClass) (no file for this class)"
+            verdict.detail = "|Δ| ≤ \(bound) against determinism class \(baselineClass) (cross-class tolerance)"
         } else {
             verdict.outcome = .changed
             verdict.reason = "OUT_OF_TOLERANCE"

@@ -8,7 +8,11 @@ struct BaselineCommand: ParsableCommand {
         discussion: """
         A baseline file holds, per suite and determinism class, the value of every metric of a \
         reviewed run (bitwise within the class, with a tolerance across classes). `check` and \
-        `run` judge new runs against it.
+        `run` judge new runs against it. A file is refused (65, naming the line) when its header's \
+        determinism class or suite disagrees with its path, a tolerance is negative or not finite, \
+        two lines of one check give different verdicts (the expected verdict belongs to the \
+        check), or one metric has two lines; CRLF line ends are accepted. `update` and `init` \
+        never write a file `check` would refuse.
 
         Examples:
           rbench baseline show --suite smoke
@@ -86,7 +90,7 @@ struct BaselineCommand: ParsableCommand {
             try withExitCodes {
                 let classes = determinismClass.map { [$0] } ?? BaselineFile.classes(in: store.baselinesURL, suite: suite)
                 if classes.isEmpty {
-                    printError("no baseline files for suite \(suite) under \(store.baselines); after a reviewed run, `rbench baseline init --suite \(suite)` writes one")
+                    printNote("no baseline: suite \(suite) has no baseline file under \(store.baselines); after a reviewed run, `rbench baseline init --suite \(suite)` writes a candidate")
                 }
                 if json {
                     struct Entry: Encodable {
@@ -169,7 +173,7 @@ private func runAtHead(store: StoreOptions, suite: String, explicit: String?, al
     if head.isDirty && !allowDirty {
         throw RecordingError.refused("the work tree is dirty; commit first or pass --allow-dirty")
     }
-    let results = try store.openStore()
+    let results = try store.openForReading()
     let id: String
     if let explicit {
         id = try results.resolveRun(explicit, suite: suite)

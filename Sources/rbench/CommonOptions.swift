@@ -17,8 +17,26 @@ struct StoreOptions: ParsableArguments {
     var runsDirectory: URL { URL(fileURLWithPath: db).deletingLastPathComponent().appendingPathComponent("runs") }
     var baselinesURL: URL { URL(fileURLWithPath: baselines) }
 
+    /// The database for a command that records (created and migrated as needed).
     func openStore() throws -> ResultStore {
-        do { return try ResultStore(path: db) } catch { throw fail(error) }
+        do { return try ResultStore(path: db, access: .readWrite) } catch { throw fail(error) }
+    }
+
+    /// The database for a command that only reads: never created, never written (a read-only file is fine).
+    func openForReading() throws -> ResultStore {
+        do { return try ResultStore(path: db, access: .readOnly) } catch { throw fail(error) }
+    }
+
+    /// Stores verdicts of a reading command when the database may be written; a read-only
+    /// database only loses this audit copy (the verdicts can always be recomputed), so it is a note.
+    func saveVerdictsIfWritable(_ verdicts: [MetricVerdict], runID: String) {
+        guard FileManager.default.isWritableFile(atPath: db) else {
+            printNote("\(db) is read-only: verdicts shown, not stored")
+            return
+        }
+        do { try ResultStore(path: db, access: .readWrite).saveVerdicts(verdicts, runID: runID) } catch {
+            printNote("verdicts shown, not stored: \(error)")
+        }
     }
 }
 
@@ -36,16 +54,18 @@ struct OutputOptions: ParsableArguments {
     @Option(help: "Also write a Markdown PR summary to this file.")
     var markdown: String?
 
-    func emit(run: RunRecord, verdicts: [MetricVerdict], exitCode: Int32) throws {
+    func emit(run: RunRecord, verdicts: [MetricVerdict], exitCode: Int32, regime: ComparisonRegime? = nil) throws {
         if json {
-            StandardStreams.writeOutput(VerdictReport.json(run: run, verdicts: verdicts, exitCode: exitCode))
+            StandardStreams.writeOutput(VerdictReport.json(run: run, verdicts: verdicts, exitCode: exitCode, regime: regime))
             print()
+            // stdout is for the document; people still need to see that nothing was compared.
+            if let regime, regime.kind == .none { printNote(regime.summary) }
         } else {
-            print(VerdictReport.table(verdicts, full: full), terminator: "")
+            print(VerdictReport.table(verdicts, full: full, regime: regime), terminator: "")
         }
         do {
             if let junit { try VerdictReport.junit(run: run, verdicts: verdicts).write(toFile: junit, atomically: true, encoding: .utf8) }
-            if let markdown { try VerdictReport.markdown(run: run, verdicts: verdicts, exitCode: exitCode).write(toFile: markdown, atomically: true, encoding: .utf8) }
+            if let markdown { try VerdictReport.markdown(run: run, verdicts: verdicts, exitCode: exitCode, regime: regime).write(toFile: markdown, atomically: true, encoding: .utf8) }
         } catch {
             printError("cannot write report: \(error)")
             throw ExitCode(ExitCodes.internalError)
@@ -55,6 +75,11 @@ struct OutputOptions: ParsableArguments {
 
 func printError(_ message: String) {
     StandardStreams.writeError("error: \(message)\n")
+}
+
+/// Something to know that is not an error (the command still succeeds): stderr, prefixed `note:`.
+func printNote(_ message: String) {
+    StandardStreams.writeError("note: \(message)\n")
 }
 
 /// Reports an error on stderr and returns the exit code it maps to, ready to throw: the one
@@ -76,9 +101,7 @@ func fail(_ error: any Error) -> ExitCode {
         return ExitCode(ExitCodes.badInput)
     case let recording as RecordingError:
         printError(recording.description)
-        if case .notFound = recording { return ExitCode(ExitCodes.usage) }
-        if case .refused = recording { return ExitCode(ExitCodes.usage) }
-        return ExitCode(recording.isBadInput ? ExitCodes.badInput : ExitCodes.internalError)
+        return ExitCode(recording.exitCode)
     case let harness as HarnessError:
         printError(harness.description)
         return ExitCode(harness.exitCode)

@@ -8,7 +8,8 @@ struct HistoryCommand: ParsableCommand {
         discussion: """
         Values of runs that are not comparable — another model, corpus, suite definition or \
         determinism class — are never joined: each such group is printed as its own series, \
-        with a line saying what differs from the first series.
+        with a line saying what differs from the first series. A metric no complete run \
+        recorded is a usage error (64); the database is only read, never created (65 if missing).
 
         Examples:
           rbench history TD-1/model:R --suite smoke
@@ -38,14 +39,14 @@ struct HistoryCommand: ParsableCommand {
 
     func run() throws {
         try withExitCodes {
-            let points = try store.openStore().history(metric: metric, suite: suite)
+            let points = try store.openForReading().history(metric: metric, suite: suite)
+            guard !points.isEmpty else {
+                throw RecordingError.notFound("no complete run\(suite.map { " of suite \($0)" } ?? "") in \(store.db) recorded metric \(metric); `rbench runs` lists the runs and `rbench explain CLAIM` the metric names")
+            }
             let series = Self.series(points)
             if json {
                 try printJSON(series)
                 return
-            }
-            if points.isEmpty {
-                printError("no complete run recorded metric \(metric); `rbench runs` lists the runs and `rbench explain CLAIM` the metric names")
             }
             for (index, entry) in series.enumerated() {
                 if series.count > 1 {

@@ -31,20 +31,22 @@ struct ReportCommand: ParsableCommand {
 
     func run() throws {
         try withExitCodes {
-            let results = try store.openStore()
+            let results = try store.openForReading()
             let ids = try runReferences.isEmpty ? [results.resolveRun(nil)] : runReferences.map { try results.resolveRun($0) }
             let outURL = URL(fileURLWithPath: out)
             var allRuns: [RunRecord]?
             var written: [(run: RunRecord, page: URL)] = []
             for id in ids {
                 let record = try results.loadRun(id: id)
-                let verdicts = record.status == .complete ? try Comparator.compare(run: record, baselinesDirectory: store.baselinesURL) : []
+                let baseline = try Comparator.baseline(for: record, in: store.baselinesURL)
+                let verdicts = record.status == .complete ? Comparator.compare(run: record, baseline: baseline) : []
                 if history && allRuns == nil {
                     allRuns = try results.runs(limit: 100_000).filter { $0.status == .complete }.map { try results.loadRun(id: $0.id) }
                 }
                 let report = HTMLReport.render(run: record, verdicts: verdicts,
                                                history: history ? allRuns?.filter { $0.suite == record.suite } : nil,
-                                               baseline: try baseline(for: record))
+                                               baseline: baseline?.file,
+                                               notices: Self.notices(try results.summary(ofRun: id)))
                 let directory = ids.count == 1 ? outURL : outURL.appendingPathComponent(String(id.prefix(8)))
                 written.append((record, try report.write(to: directory)))
                 print("wrote \(directory.appendingPathComponent("index.html").path) (\(report.charts.count) charts)")
@@ -53,12 +55,17 @@ struct ReportCommand: ParsableCommand {
         }
     }
 
-    /// The baseline file `rbench check` would judge the run against (own class first), if any.
-    func baseline(for run: RunRecord) throws -> BaselineFile? {
-        let classes = BaselineFile.classes(in: store.baselinesURL, suite: run.suite)
-        let ownClass = run.environment.determinismClass
-        guard let chosen = classes.contains(ownClass) ? ownClass : classes.first else { return nil }
-        return try BaselineFile.load(BaselineFile.url(in: store.baselinesURL, suite: run.suite, determinismClass: chosen))
+    /// What the page must say before anything else about how the run was recorded.
+    static func notices(_ summary: RunSummary?) -> [String] {
+        guard let summary else { return [] }
+        var notices: [String] = []
+        if summary.verdictsMissing {
+            notices.append("This run was recorded complete, but its verdicts were never stored (the process died after recording, its baseline could not be read, or it was imported from a run file). The comparison below is computed now, by this report.")
+        }
+        if summary.isStale {
+            notices.append("Stale run: recorded as running, but its process is gone; it will never complete, and the next `rbench run` marks it aborted. Nothing was judged.")
+        }
+        return notices
     }
 
     func writeIndex(_ pages: [(run: RunRecord, page: URL)], to directory: URL) throws {

@@ -13,8 +13,13 @@ struct RunCommand: ParsableCommand {
         rate, time left, forward passes) goes to stderr: a redrawn bar on a terminal, plain lines \
         otherwise, nothing with --quiet.
 
+        A suite with no baseline file for any determinism class compares nothing: the output \
+        ends with "no baseline: nothing was compared; `rbench baseline init --suite NAME` …" and \
+        the exit code is 0 unless --strict (then 4, so CI cannot pass without a baseline).
+
         Examples:
           rbench run --suite smoke
+          rbench run --suite smoke --strict   # no baseline: exit 4, not 0
           rbench run --suite paper --markdown results/summary.md
           rbench run --suite new-model --model my.gguf      # validate the claims on another GGUF
           rbench run --suite /tmp/mine.yaml --db /tmp/mine.sqlite --json --quiet > verdicts.json
@@ -34,7 +39,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Folders relative corpus paths are looked up in (repeatable).")
     var corpora: [String] = ["../shared/corpora", "corpora"]
 
-    @Flag(help: "Count missing baselines (4) and inconclusive timings (8) as findings.")
+    @Flag(help: "Count a missing baseline (4) and inconclusive timings (8) as findings. Without it a suite with no baseline exits 0 and says \"no baseline: nothing was compared\".")
     var strict = false
 
     @Flag(help: "No progress on stderr (errors are still printed).")
@@ -61,21 +66,20 @@ struct RunCommand: ParsableCommand {
                 revision: try RevisionInfo.read(at: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)),
                 environment: .current(threads: info.threads, blasConfig: info.blasConfig, blasCoreType: info.blasCoreType, batchSize: info.batchSize),
                 argv: CommandLine.arguments)
+            let results = try store.openStore()
             let runner = SuiteRunner(suite: parsed, registry: HarnessDefaults.registry, resources: resources, provenance: provenance,
-                                     store: try store.openStore(), runsDirectory: store.runsDirectory,
+                                     store: results, runsDirectory: store.runsDirectory,
                                      baselinesDirectory: store.baselinesURL, strict: strict,
                                      progress: { reporter.note($0) }, reporter: reporter)
             let report = try runner.run()
-            try output.emit(run: report.run, verdicts: report.verdicts, exitCode: report.exitCode)
+            try output.emit(run: report.run, verdicts: report.verdicts, exitCode: report.exitCode, regime: report.regime)
             if !output.json {
-                let runs = try VerdictMatrix.latestRunsPerModel(store: try store.openStore(), suite: parsed.name)
+                let runs = try VerdictMatrix.latestRunsPerModel(store: results, suite: parsed.name)
                 if runs.count > 1 || model != nil {
                     print("\nClaim × model (latest complete run of suite \(parsed.name) per model):")
                     print(VerdictMatrix.table(runs), terminator: "")
-                }
-                if report.verdicts.contains(where: { $0.reason == "NO_BASELINE" }) {
-                    print("\nNo baseline yet for this suite, model and machine class: review the verdicts, then "
-                          + "`rbench baseline init --suite \(parsed.name)` writes a candidate file to commit.")
+                    // The matrix pushed the table's closing line out of sight: repeat that nothing was compared.
+                    if report.regime.kind == .none { print("\n\(report.regime.summary)") }
                 }
             }
             code = report.exitCode

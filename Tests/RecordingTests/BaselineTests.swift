@@ -54,4 +54,87 @@ import TestSupport
         #expect(error(header.replacingOccurrences(of: "\"schema\":1", with: "\"schema\":9")).contains(":1: key 'schema'"))
         #expect(error("\(header)\n\(good)\n\(good)").contains(":3: duplicate entry"))
     }
+
+    static let header = #"{"schema":1,"suite":"s","determinism_class":"c","class_fields":{},"model_sha256":"m","corpus_sha256":{},"suite_sha256":"x"}"#
+    static func line(_ metric: String, verdict: String = "supported", tol: String = #"{"abs":0,"rel":0,"ulp":0}"#) -> String {
+        #"{"check":"C/model","metric":""# + metric + #"","value":0.5,"bits":"3fe0000000000000","tol":"# + tol
+            + #","verdict":""# + verdict + #"","epoch":1,"reason":"r","set_by":"s"}"#
+    }
+
+    func parseError(_ text: String, path: String = "Baselines/claims/s/c.jsonl") -> String {
+        do { _ = try BaselineFile.parse(text, path: path); return "no error" } catch { return error.description }
+    }
+
+    @Test func theExpectedVerdictBelongsToTheCheckOnEveryLine() throws {
+        let agreeing = [Self.header, Self.line("a"), Self.line("b"), Self.line("c")].joined(separator: "\n")
+        #expect(parseError(agreeing) == "no error")
+        // Flipping any one line (not only the first) is caught, naming both lines.
+        let flipped = [Self.header, Self.line("a"), Self.line("b"), Self.line("c", verdict: "refuted")].joined(separator: "\n")
+        #expect(parseError(flipped).hasPrefix("Baselines/claims/s/c.jsonl:4: key 'verdict': 'refuted' disagrees with line 2"), "\(parseError(flipped))")
+
+        // The verdict of a check does not depend on the order lines were given in.
+        let entries = ["z", "a", "m"].map { BaselineEntry(check: "C/model", metric: $0, value: 1, verdict: .refuted, epoch: 1, reason: "", setBy: "") }
+        let header = try BaselineFile.parse(Self.header, path: "h").header
+        #expect(BaselineFile(header: header, entries: entries).verdict(ofCheck: "C/model") == .refuted)
+        #expect(BaselineFile(header: header, entries: entries.reversed()) == BaselineFile(header: header, entries: entries))
+    }
+
+    @Test func tolerancesMustBeFiniteAndNonNegative() {
+        #expect(parseError([Self.header, Self.line("a", tol: #"{"abs":-1e-6,"rel":0,"ulp":0}"#)].joined(separator: "\n"))
+            .contains(":2: key 'tol.abs': -1e-06 is not allowed"))
+        #expect(parseError([Self.header, Self.line("a", tol: #"{"abs":0,"rel":-0.5,"ulp":0}"#)].joined(separator: "\n"))
+            .contains(":2: key 'tol.rel': -0.5 is not allowed"))
+        #expect(parseError([Self.header, Self.line("a", tol: #"{"abs":0,"rel":0,"ulp":-3}"#)].joined(separator: "\n"))
+            .contains(":2: key 'tol.ulp': -3.0 is not allowed"))
+        #expect(parseError([Self.header, Self.line("a", tol: #"{"abs":0,"rel":0,"ulp":1.5}"#)].joined(separator: "\n"))
+            .contains(":2: key 'tol.ulp': 1.5 is not a whole number"))
+        #expect(parseError([Self.header, Self.line("a", tol: #"{"abs":1e-6,"rel":1e-4,"ulp":4}"#)].joined(separator: "\n")) == "no error")
+    }
+
+    @Test func crlfAndAByteOrderMarkAreAccepted() throws {
+        let lf = [Self.header, Self.line("a"), Self.line("b")].joined(separator: "\n") + "\n"
+        let crlf = "\u{FEFF}" + lf.replacingOccurrences(of: "\n", with: "\r\n")
+        #expect(try BaselineFile.parse(crlf, path: "p") == BaselineFile.parse(lf, path: "p"))
+        #expect(parseError("\(Self.header)\n{oops").contains(":2: not a JSON object (the line starts \"{oops\")"))
+    }
+
+    @Test func theHeaderMustMatchTheFilesPath() throws {
+        let temp = try TemporaryDirectory()
+        defer { temp.remove() }
+        let run = testRun(results: [result(metrics: [MetricRecord(name: "a", value: 1)])])
+        let (file, _) = BaselineUpdate.apply(run: run, to: nil, reason: "r")
+        let good = BaselineFile.url(in: temp.url, suite: "smoke", determinismClass: run.environment.determinismClass)
+        try file.write(to: good)
+        #expect(try BaselineFile.load(good) == file)
+
+        // Copied under another class's name: refused, since it would judge the wrong runs bitwise.
+        let renamed = BaselineFile.url(in: temp.url, suite: "smoke", determinismClass: "0123456789abcdef")
+        try FileManager.default.copyItem(at: good, to: renamed)
+        #expect(throws: RecordingError.self) { try BaselineFile.load(renamed) }
+        do { _ = try BaselineFile.load(renamed) } catch {
+            #expect(error.description.contains(":1: key 'determinism_class': '\(run.environment.determinismClass)' does not match the file name 0123456789abcdef.jsonl"))
+            #expect(error.exitCode == 65)
+        }
+        let otherSuite = BaselineFile.url(in: temp.url, suite: "paper", determinismClass: run.environment.determinismClass)
+        try FileManager.default.createDirectory(at: otherSuite.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: good, to: otherSuite)
+        do { _ = try BaselineFile.load(otherSuite); Issue.record("a file under another suite's folder loaded") } catch {
+            #expect(error.description.contains("key 'suite': 'smoke' does not match the folder claims/paper/"))
+        }
+    }
+
+    @Test func aFileCheckWouldRejectIsNeverWritten() throws {
+        let temp = try TemporaryDirectory()
+        defer { temp.remove() }
+        // A control listed twice in a suite gives two results for one check.
+        let twice = testRun(results: [result(subject: "shuffle", verdict: .refuted, expected: .refuted, metrics: [MetricRecord(name: "a", value: 1)]),
+                                      result(subject: "shuffle", verdict: .refuted, expected: .refuted, metrics: [MetricRecord(name: "a", value: 2)])])
+        let (file, _) = BaselineUpdate.apply(run: twice, to: nil, reason: "init")
+        let url = BaselineFile.url(in: temp.url, suite: "smoke", determinismClass: twice.environment.determinismClass, candidate: true)
+        do { try file.write(to: url); Issue.record("wrote a baseline with a duplicate line") } catch {
+            #expect(error.description.contains("not written, `rbench check` would reject it: duplicate entry for check 'TD-1/shuffle' metric 'a'"), "\(error)")
+            #expect(error.exitCode == 65)
+        }
+        #expect(!FileManager.default.fileExists(atPath: url.path))
+    }
 }

@@ -88,12 +88,19 @@ import TestSupport
         }
         try queue.close()
 
+        // A reading command migrates an older file it may write (adding only), then reads it.
+        let reader = try ResultStore(path: path, access: .readOnly)
+        #expect(try reader.appliedMigrations() == ["v1", "v2", "v3_run_provenance"])
+        #expect(try reader.loadRun(id: "old-run").revision.describe == "v1")
+
         let store = try ResultStore(path: path)
-        #expect(try store.appliedMigrations() == ["v1", "v2"])
+        #expect(try store.appliedMigrations() == ["v1", "v2", "v3_run_provenance"])
         let old = try store.loadRun(id: "old-run")
         #expect(old.results.count == 1)
         #expect(old.results[0].metrics[0].value == 0.25)
         #expect(old.revision.commitSHA == "abc")
+        #expect(old.revision.branch == "main" && old.revision.describe == "v1" && old.revision.inRepository && !old.revision.isDirty,
+                "v3_run_provenance copies the revision row's fields into the run")
         try store.saveVerdicts([MetricVerdict(check: "TD-1/model", metric: "corr", outcome: .pass, reason: "BITWISE_EQUAL")], runID: "old-run")
         #expect(try store.verdictCount(runID: "old-run") == 1)
     }

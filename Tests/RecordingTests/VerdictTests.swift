@@ -105,6 +105,54 @@ import TestSupport
     }
 }
 
+extension VerdictTests {
+    /// 2 threads vs OPENBLAS_NUM_THREADS=1: the case, max relative difference 4.6e-10.
+    @Test func compareAndCheckShareOneToleranceRegimeAcrossClasses() throws {
+        let base = testRun(id: "two-threads", results: [result(metrics: [corr, MetricRecord(name: "zero", value: 0)])])
+        let head = testRun(id: "one-thread", threads: 1,
+                           results: [result(metrics: [MetricRecord(name: "corr", layer: 3, value: (0.1 + 0.2) * (1 + 4.6e-10)),
+                                                      MetricRecord(name: "zero", value: 0)])])
+        let compared = Comparator.compare(head: head, base: base)
+        #expect(outcome(compared, "corr[3]")?.outcome == .pass && outcome(compared, "corr[3]")?.reason == "WITHIN_TOLERANCE")
+        #expect(ExitCodes.findings(compared, strict: false) == 0)
+
+        // `check` of the same head against a baseline made from the base run: the same outcome.
+        let (file, _) = BaselineUpdate.apply(run: base, to: nil, reason: "first")
+        let checked = Comparator.compare(run: head, baseline: (file, "B.jsonl", false))
+        #expect(checked.map(\.outcome) == compared.map(\.outcome))
+        #expect(checked.map(\.reason) == compared.map(\.reason))
+
+        // A tightened line in the baseline file tightens both.
+        let tight = BaselineFile(header: file.header, entries: file.entries.map { entry in
+            var entry = entry
+            entry.tolerance = .init(ulp: 1)
+            return entry
+        })
+        #expect(outcome(Comparator.compare(head: head, base: base, tolerances: tight), "corr[3]")?.outcome == .changed)
+        #expect(outcome(Comparator.compare(run: head, baseline: (tight, "B.jsonl", false)), "corr[3]")?.outcome == .changed)
+
+        // Same class stays bitwise whatever the tolerance.
+        var sameClassHead = head
+        sameClassHead.environment = base.environment
+        #expect(outcome(Comparator.compare(head: sameClassHead, base: base), "corr[3]")?.reason == "NONDETERMINISM_OR_NUMERIC_CHANGE")
+    }
+
+    @Test func theRegimeSaysWhatWasComparedAndHow() {
+        let base = testRun(id: "base", results: [result(metrics: [corr])])
+        let other = testRun(id: "other", threads: 1, results: [result(metrics: [corr])])
+        let (file, _) = BaselineUpdate.apply(run: base, to: nil, reason: "first")
+        #expect(ComparisonRegime.of(run: base, baseline: (file, "B.jsonl", true)).kind == .bitwise)
+        let cross = ComparisonRegime.of(run: other, baseline: (file, "B.jsonl", false))
+        #expect(cross.kind == .tolerance && cross.summary.hasPrefix("regime: cross-class tolerance") && cross.summary.contains("B.jsonl"))
+        let none = ComparisonRegime.of(run: base, baseline: nil)
+        #expect(none.kind == .none && none.summary.hasPrefix("no baseline: nothing was compared; `rbench baseline init --suite smoke`"))
+        #expect(none.summary.contains("--strict"))
+        let pair = ComparisonRegime.of(head: other, base: base, tolerances: nil)
+        #expect(pair.kind == .tolerance && pair.summary.contains("default tolerances abs 1e-06, rel 0.0001"))
+        #expect(ComparisonRegime.of(head: base, base: base, tolerances: nil).summary.hasPrefix("regime: bitwise"))
+    }
+}
+
 @Suite struct TimingStatisticsTests {
     @Test func mannWhitneyMatchesKnownExactValues() {
         // SciPy's documented example: U1 = 17, exact two-sided p = 0.1111.

@@ -26,14 +26,17 @@ public struct HTMLReport: Sendable {
     ///   - history: when non-nil, other runs whose scalar metrics are drawn across revisions.
     ///   - baseline: the baseline file the run is judged against, for history reference lines.
     ///   - claims: the claims whose titles and sources label the sections.
+    ///   - notices: warnings about how the run was recorded (e.g. verdicts never stored), shown under the identity.
     public static func render(run: RunRecord, verdicts: [MetricVerdict], history: [RunRecord]? = nil,
-                              baseline: BaselineFile? = nil, claims: [any Claim] = ClaimCatalog.all) -> HTMLReport {
+                              baseline: BaselineFile? = nil, claims: [any Claim] = ClaimCatalog.all,
+                              notices: [String] = []) -> HTMLReport {
         var page = ReportPage()
         let catalog = Dictionary(claims.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         let claimIDs = run.results.map(\.claimID).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
         var figures: [ReportFigure] = []
 
         page.identity(run)
+        page.notices(notices)
         page.regressions(verdicts, suite: run.suite)
         page.verdictTable(run)
         for claimID in claimIDs {
@@ -126,6 +129,13 @@ struct ReportPage {
         body += "</dl></header>\n"
     }
 
+    mutating func notices(_ notices: [String]) {
+        guard !notices.isEmpty else { return }
+        body += "<section id=\"notices\">\n"
+        for notice in notices { body += "<p>\(Self.badge("warning", "bad")) \(escapeXML(notice))</p>\n" }
+        body += "</section>\n"
+    }
+
     mutating func regressions(_ verdicts: [MetricVerdict], suite: String) {
         let notPassing = verdicts.filter { $0.outcome != .pass }
         let missing = notPassing.filter { $0.outcome == .missing }
@@ -137,10 +147,14 @@ struct ReportPage {
             body += "<p>\(Self.badge("all pass", "good")) \(verdicts.count) verdicts, every one equal to the baseline.</p>"
         } else {
             let passing = verdicts.count - notPassing.count
+            // No file at all (not merely a line missing from one): say it before any count.
+            if !missing.isEmpty, missing.allSatisfy({ $0.reason == "NO_BASELINE" && $0.referenceKind == "none" }) {
+                body += "<p>\(Self.badge("no baseline", "bad")) Nothing was compared: suite \(escapeXML(suite)) has no baseline file. "
+                    + "<code>rbench baseline init --suite \(escapeXML(suite))</code> writes a candidate from this run to review and commit; "
+                    + "until then runs exit 0, and 4 with <code>--strict</code>.</p>\n"
+            }
             body += "<p>\(findings.isEmpty ? Self.badge("no regressions", "good") : Self.badge("\(findings.count) not passing", "bad")) "
-                + "\(passing) pass, \(missing.count) without a baseline value"
-                + (missing.count == verdicts.count ? " (no baseline file for suite \(escapeXML(suite)); <code>rbench baseline update</code> creates one)" : "")
-                + ".</p>\n"
+                + "\(passing) pass, \(missing.count) without a baseline value.</p>\n"
         }
         if !findings.isEmpty {
             body += "<table class=\"findings\"><thead><tr><th>outcome</th><th>check</th><th>metric</th><th>observed</th><th>reference</th><th>reason</th><th>detail</th></tr></thead><tbody>\n"

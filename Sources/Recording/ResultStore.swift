@@ -1,3 +1,4 @@
+import Evidence
 import Foundation
 import GRDB
 
@@ -213,11 +214,35 @@ public final class ResultStore: Sendable {
                              result.expectedVerdict?.rawValue, Int64(bitPattern: result.seed),
                              Int64(clamping: result.durationNS), result.error, notes])
         let resultID = db.lastInsertedRowID
-        for metric in result.metrics {
+        for (position, criterion) in result.criteria.enumerated() {
+            let interval = criterion.interval
             try db.execute(sql: """
-                INSERT INTO metric (result_id, name, layer, unit, value, value_bits, n) VALUES (?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [resultID, metric.name, metric.layer, metric.unit, metric.value.isNaN ? nil : metric.value,
-                                 FloatBits.storageInteger(metric.value), metric.samples?.count ?? 1])
+                INSERT INTO criterion (result_id, position, name, statistic, comparison, threshold, threshold_bits,
+                    observed, observed_bits, ci_low, ci_low_bits, ci_high, ci_high_bits, ci_level, ci_method,
+                    ci_replicates, ci_n, ci_unit, outcome, summary, override_value, override_reason, override_original)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: StatementArguments([
+                    resultID, position, criterion.name, criterion.statistic, criterion.comparison.rawValue,
+                    criterion.threshold.nonNaN, FloatBits.storageInteger(criterion.threshold),
+                    criterion.observed.nonNaN, FloatBits.storageInteger(criterion.observed),
+                    interval?.low.nonNaN, interval.map { FloatBits.storageInteger($0.low) },
+                    interval?.high.nonNaN, interval.map { FloatBits.storageInteger($0.high) },
+                    interval?.level, interval?.method.rawValue, interval?.replicates, interval?.sampleSize, interval?.unit,
+                    criterion.outcome.rawValue, criterion.summary, criterion.override?.value, criterion.override?.reason,
+                    criterion.override?.original,
+                ] as [(any DatabaseValueConvertible)?]))
+        }
+        for metric in result.metrics {
+            let interval = metric.interval
+            try db.execute(sql: """
+                INSERT INTO metric (result_id, name, layer, unit, value, value_bits, n, ci_low_bits, ci_high_bits,
+                    ci_level, ci_method, ci_replicates, ci_n, ci_unit) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: StatementArguments([
+                    resultID, metric.name, metric.layer, metric.unit, metric.value.nonNaN,
+                    FloatBits.storageInteger(metric.value), metric.samples?.count ?? 1,
+                    interval.map { FloatBits.storageInteger($0.low) }, interval.map { FloatBits.storageInteger($0.high) },
+                    interval?.level, interval?.method.rawValue, interval?.replicates, interval?.sampleSize, interval?.unit,
+                ] as [(any DatabaseValueConvertible)?]))
             let metricID = db.lastInsertedRowID
             for (index, sample) in (metric.samples ?? []).enumerated() {
                 try db.execute(sql: "INSERT INTO sample (metric_id, idx, value, value_bits) VALUES (?, ?, ?, ?)",
@@ -344,8 +369,23 @@ public final class ResultStore: Sendable {
             let metricID: Int64 = row["id"]
             let metric = MetricRecord(name: row["name"], layer: row["layer"], unit: row["unit"],
                                       value: FloatBits.double(fromStorage: row["value_bits"]),
-                                      samples: samplesByMetric[metricID])
+                                      interval: Self.interval(row), samples: samplesByMetric[metricID])
             metricsByResult[row["result_id"], default: []].append(metric)
+        }
+        var criteriaByResult: [Int64: [Criterion]] = [:]
+        for row in try Row.fetchAll(db, sql: """
+            SELECT criterion.* FROM criterion JOIN result ON result.id = criterion.result_id WHERE result.run_id = ?
+            ORDER BY criterion.result_id, criterion.position
+            """, arguments: [runID]) {
+            let overrideValue: Double? = row["override_value"]
+            let override = overrideValue.map { ThresholdOverride(value: $0, reason: row["override_reason"] ?? "",
+                                                                 original: row["override_original"] ?? .nan) }
+            let comparison: String = row["comparison"], outcome: String = row["outcome"]
+            criteriaByResult[row["result_id"], default: []].append(Criterion(
+                name: row["name"], statistic: row["statistic"], comparison: Comparison(rawValue: comparison) ?? .atLeast,
+                threshold: FloatBits.double(fromStorage: row["threshold_bits"]),
+                observed: FloatBits.double(fromStorage: row["observed_bits"]), interval: Self.interval(row),
+                outcome: CriterionOutcome(rawValue: outcome) ?? .undecided, summary: row["summary"], override: override))
         }
         return try Row.fetchAll(db, sql: "SELECT * FROM result WHERE run_id = ? ORDER BY id", arguments: [runID]).map { row in
             let resultID: Int64 = row["id"]
@@ -356,8 +396,17 @@ public final class ResultStore: Sendable {
                 expectedVerdict: expected.flatMap(RecordedVerdict.init), seed: UInt64(bitPattern: row["seed"]),
                 durationNS: UInt64(clamping: row["duration_ns"] as Int64), error: row["error"],
                 notes: try JSONDecoder().decode([String].self, from: Data((row["notes"] as String).utf8)),
-                metrics: metricsByResult[resultID] ?? [])
+                criteria: criteriaByResult[resultID] ?? [], metrics: metricsByResult[resultID] ?? [])
         }
+    }
+
+    /// The interval stored in a metric or criterion row's `ci_*` columns, nil when it has none.
+    private static func interval(_ row: Row) -> Interval? {
+        guard let low: Int64 = row["ci_low_bits"], let high: Int64 = row["ci_high_bits"], let level: Double = row["ci_level"],
+              let methodName: String = row["ci_method"], let method = IntervalMethod(rawValue: methodName) else { return nil }
+        return Interval(low: FloatBits.double(fromStorage: low), high: FloatBits.double(fromStorage: high), level: level,
+                        method: method, replicates: row["ci_replicates"] ?? 0, sampleSize: row["ci_n"] ?? 0,
+                        unit: row["ci_unit"] ?? "")
     }
 
     /// One value per revision (the latest complete run there), oldest commit first; runs that are

@@ -60,10 +60,34 @@ enum Schema {
         ALTER TABLE run ADD COLUMN run_file_sha256 TEXT;
         """
 
+    /// v3: typed criteria with their intervals (claims spec §0.8), and intervals on metrics.
+    /// Bounds may be infinite (an unbounded interval); the `_bits` columns are authoritative.
+    static let v3Criteria = """
+        CREATE TABLE criterion (
+            id INTEGER PRIMARY KEY, result_id INTEGER NOT NULL REFERENCES result(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL, name TEXT NOT NULL, statistic TEXT NOT NULL,
+            comparison TEXT NOT NULL CHECK (comparison IN ('>=', '<=', '>', '<')),
+            threshold REAL, threshold_bits INTEGER NOT NULL, observed REAL, observed_bits INTEGER NOT NULL,
+            ci_low REAL, ci_low_bits INTEGER, ci_high REAL, ci_high_bits INTEGER, ci_level REAL, ci_method TEXT,
+            ci_replicates INTEGER, ci_n INTEGER, ci_unit TEXT,
+            outcome TEXT NOT NULL CHECK (outcome IN ('held', 'failed', 'undecided')), summary TEXT NOT NULL,
+            override_value REAL, override_reason TEXT, override_original REAL,
+            UNIQUE (result_id, name)) STRICT;
+        CREATE INDEX criterion_result ON criterion(result_id);
+        ALTER TABLE metric ADD COLUMN ci_low_bits INTEGER;
+        ALTER TABLE metric ADD COLUMN ci_high_bits INTEGER;
+        ALTER TABLE metric ADD COLUMN ci_level REAL;
+        ALTER TABLE metric ADD COLUMN ci_method TEXT;
+        ALTER TABLE metric ADD COLUMN ci_replicates INTEGER;
+        ALTER TABLE metric ADD COLUMN ci_n INTEGER;
+        ALTER TABLE metric ADD COLUMN ci_unit TEXT;
+        """
+
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in try db.execute(sql: v1) }
         migrator.registerMigration("v2") { db in try db.execute(sql: v2) }
+        migrator.registerMigration("v3_criteria") { db in try db.execute(sql: v3Criteria) }
         return migrator
     }
 }

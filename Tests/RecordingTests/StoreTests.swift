@@ -89,7 +89,7 @@ import TestSupport
         try queue.close()
 
         let store = try ResultStore(path: path)
-        #expect(try store.appliedMigrations() == ["v1", "v2"])
+        #expect(try store.appliedMigrations() == ["v1", "v2", "v3_criteria"])
         let old = try store.loadRun(id: "old-run")
         #expect(old.results.count == 1)
         #expect(old.results[0].metrics[0].value == 0.25)

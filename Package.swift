@@ -19,15 +19,17 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CLibgit2", pkgConfig: "libgit2", providers: [.apt(["libgit2-dev"])]),
 
+        // The vocabulary of verdicts, criteria and intervals, shared by claims, store and reports.
+        .target(name: "Evidence"),
         .target(name: "GGUF"),
         .target(name: "NPY"),
         .target(name: "Tokenization", dependencies: ["GGUF"]),
         .target(name: "Engine", dependencies: ["GGUF", "COpenBLAS"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
-        .target(name: "Analysis", dependencies: ["COpenBLAS"]),
-        .target(name: "Claims", dependencies: ["Engine", "Analysis", "Tokenization"]),
+        .target(name: "Analysis", dependencies: ["COpenBLAS", "Evidence"]),
+        .target(name: "Claims", dependencies: ["Engine", "Analysis", "Tokenization", "Evidence"]),
         .target(name: "Recording", dependencies: [
-            "CLibgit2",
+            "CLibgit2", "Evidence",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .target(name: "Harness", dependencies: [
@@ -43,9 +45,10 @@ let package = Package(
         .testTarget(name: "GGUFTests", dependencies: ["GGUF", "TestSupport"]),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "TestSupport"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Tokenization", "TestSupport"]),
-        .testTarget(name: "AnalysisTests", dependencies: ["Analysis"]),
-        .testTarget(name: "ClaimsTests", dependencies: ["Claims", "Analysis", "TestSupport"]),
-        .testTarget(name: "RecordingTests", dependencies: ["Recording", "TestSupport"]),
-        .testTarget(name: "HarnessTests", dependencies: ["Harness", "TestSupport"]),
+        .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Evidence"]),
+        .testTarget(name: "ClaimsTests", dependencies: ["Claims", "Analysis", "Evidence", "TestSupport"]),
+        .testTarget(name: "EvidenceTests", dependencies: ["Evidence"]),
+        .testTarget(name: "RecordingTests", dependencies: ["Recording", "Evidence", "TestSupport"]),
+        .testTarget(name: "HarnessTests", dependencies: ["Harness", "Evidence", "TestSupport"]),
     ]
 )

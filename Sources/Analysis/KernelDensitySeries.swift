@@ -76,11 +76,22 @@ extension MutualInformation {
     /// definition to ``kernelDensity(_:_:)``. With `pairing` π, sample n of x is paired with sample
     /// π(n) of y (a permutation of 0..<N; a shuffled pairing is the independence null).
     public static func kernelDensity(_ x: KernelDensitySeries, _ y: KernelDensitySeries, pairing: [Int]? = nil) -> Double {
+        let (terms, constant) = kernelDensityTerms(x, y, pairing: pairing)
+        var total = 0.0
+        for term in terms { total += term }
+        return total / Double(terms.count) + constant
+    }
+
+    /// The estimate's pointwise terms ln[p̂_xy(xₙ, y_π(n)) / (p̂_x(xₙ)·p̂_y(y_π(n)))] (without the
+    /// constant of the kernels' normalizations) and that constant: Î = mean(terms) + constant.
+    /// A bootstrap of the terms with the densities held fixed gives TD-4 its interval.
+    public static func kernelDensityTerms(_ x: KernelDensitySeries, _ y: KernelDensitySeries,
+                                          pairing: [Int]? = nil) -> (terms: [Double], constant: Double) {
         let n = x.count
         precondition(y.count == n, "MutualInformation.kernelDensity: lengths differ (\(n) vs \(y.count))")
         precondition(pairing.map { $0.count == n } ?? true, "MutualInformation.kernelDensity: pairing has \(pairing?.count ?? 0) entries for \(n) samples")
         let a2 = kernelExponents(n).joint
-        var total = 0.0
+        var terms = [Double](repeating: 0, count: n)
         x.jointKernel.withUnsafeBufferPointer { kx in
             y.jointKernel.withUnsafeBufferPointer { ky in
                 for i in 0..<n {
@@ -102,13 +113,13 @@ extension MutualInformation {
                                 logKernelSum(i, vx, (vy, pairing), a2)
                             }
                         }
-                    total += logJoint - x.logMarginal[i] - y.logMarginal[yi]
+                    terms[i] = logJoint - x.logMarginal[i] - y.logMarginal[yi]
                 }
             }
         }
         let h1 = pow(Double(n), -1.0 / 5), h2 = pow(Double(n), -1.0 / 6)
         // p̂_xy/(p̂_x p̂_y) = S_xy·(N−1)·h₁² / (S_x·S_y·h₂²): the 2π and one (N−1) cancel.
-        return total / Double(n) + log(Double(n - 1) * h1 * h1 / (h2 * h2))
+        return (terms, log(Double(n - 1) * h1 * h1 / (h2 * h2)))
     }
 
     /// Kernel sums below this are recomputed in log space.

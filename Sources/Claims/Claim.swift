@@ -1,3 +1,6 @@
+import Analysis
+import Evidence
+
 /// The vocabulary shared by every claim check and the harness that runs them.
 ///
 /// A claim turns one finding of a paper into an executable check: it reads residual
@@ -6,32 +9,24 @@
 /// The harness runs each claim on the suite's model and on every negative control the
 /// suite names; a control is expected to come out ``Verdict/refuted``.
 
-/// The scientific verdict of one claim run.
-public enum Verdict: String, Codable, Sendable, CaseIterable {
-    /// Every pass criterion held.
-    case supported
-    /// At least one pass criterion failed.
-    case refuted
-    /// The spec marks the check informational (recorded, never gated).
-    case informational
-    /// The check could not be computed (bad input, numerical failure).
-    case error
-}
-
 /// One recorded number. Per-layer curves are several metrics with the same name and a `layer`.
 public struct Metric: Codable, Sendable, Equatable {
     public var name: String
     public var layer: Int?
     public var unit: String
     public var value: Double
+    /// The resampling interval of a statistic a criterion reads or a check reports as its result.
+    public var interval: Interval?
     /// Raw repetitions, for timing metrics only.
     public var samples: [Double]?
 
-    public init(_ name: String, layer: Int? = nil, unit: String = "", value: Double, samples: [Double]? = nil) {
+    public init(_ name: String, layer: Int? = nil, unit: String = "", value: Double, interval: Interval? = nil,
+                samples: [Double]? = nil) {
         self.name = name
         self.layer = layer
         self.unit = unit
         self.value = value
+        self.interval = interval
         self.samples = samples
     }
 
@@ -39,37 +34,38 @@ public struct Metric: Codable, Sendable, Equatable {
     public var key: String { layer.map { "\(name)[\($0)]" } ?? name }
 }
 
-/// One pass criterion of a claim, with what was observed.
-public struct Criterion: Codable, Sendable, Equatable {
-    public var description: String
-    public var observed: Double
-    public var passed: Bool
+/// What a claim run returns: its metrics (the statistics its criteria read carry intervals) and
+/// notes. The claim does not judge itself: ``Claim/judge(_:subject:overrides:)`` applies the
+/// criteria it declares, so every check follows the same verdict rule (claims spec §0.8).
+public struct ClaimOutcome: Sendable, Equatable {
+    public var metrics: [Metric]
+    public var notes: [String]
+    /// Whether the criteria gate the verdict (the spec marks some checks, or subjects, informational).
+    public var policy: VerdictPolicy
 
-    public init(_ description: String, observed: Double, passed: Bool) {
-        self.description = description
-        self.observed = observed
-        self.passed = passed
+    public init(metrics: [Metric], notes: [String] = [], policy: VerdictPolicy = .gated) {
+        self.metrics = metrics
+        self.notes = notes
+        self.policy = policy
     }
+
+    /// Recorded and judged, never gated.
+    public init(metrics: [Metric], notes: [String] = [], informational: Bool) {
+        self.init(metrics: metrics, notes: notes, policy: informational ? .informational : .gated)
+    }
+
+    /// The metric recorded under `key` (`name` or `name[layer]`).
+    public func metric(_ key: String) -> Metric? { metrics.first { $0.key == key } }
 }
 
-/// What a claim run returns.
-public struct ClaimOutcome: Sendable, Equatable {
+/// A claim's verdict on one subject with the criteria it rests on.
+public struct Judgement: Sendable, Equatable {
     public var verdict: Verdict
-    public var metrics: [Metric]
     public var criteria: [Criterion]
-    public var notes: [String]
 
-    public init(verdict: Verdict, metrics: [Metric], criteria: [Criterion] = [], notes: [String] = []) {
+    public init(verdict: Verdict, criteria: [Criterion]) {
         self.verdict = verdict
-        self.metrics = metrics
         self.criteria = criteria
-        self.notes = notes
-    }
-
-    /// Supported when every criterion passed, refuted otherwise.
-    public init(judging criteria: [Criterion], metrics: [Metric], notes: [String] = []) {
-        self.init(verdict: criteria.allSatisfy(\.passed) ? .supported : .refuted,
-                  metrics: metrics, criteria: criteria, notes: notes)
     }
 }
 
@@ -163,28 +159,118 @@ public struct Sampling: Sendable, Hashable, Codable {
 }
 
 /// Everything a claim run may read: the parameters and seed from the suite, the subject,
-/// how to sample the corpus, and the resources (models, corpora) the harness prepared.
+/// how to sample the corpus, how to resample it, and the resources (models, corpora) the
+/// harness prepared.
 public struct ClaimContext: Sendable {
     public var parameters: ClaimParameters
     public var seed: UInt64
     public var subject: Subject
     public var resources: any ClaimResources
     public var sampling: Sampling?
+    /// Coverage, replicates and groups of every interval (the suite's `resampling:`).
+    public var resampling: ResamplingSettings
     /// Observes long work (label, done, total), e.g. forward passes over a corpus; never changes results.
     public var progress: (@Sendable (_ label: String, _ done: Int, _ total: Int) -> Void)?
 
     public init(parameters: ClaimParameters, seed: UInt64, subject: Subject, resources: any ClaimResources,
-                sampling: Sampling? = nil, progress: (@Sendable (_ label: String, _ done: Int, _ total: Int) -> Void)? = nil) {
+                sampling: Sampling? = nil, resampling: ResamplingSettings = .standard,
+                progress: (@Sendable (_ label: String, _ done: Int, _ total: Int) -> Void)? = nil) {
         self.parameters = parameters
         self.seed = seed
         self.subject = subject
         self.resources = resources
         self.sampling = sampling
+        self.resampling = resampling
         self.progress = progress
+    }
+
+    /// The bootstrap over `count` sampling units for this check: the same resamples for every
+    /// subject of the check, so a model and its control are compared on paired resamples.
+    public func bootstrap(_ count: Int) -> Bootstrap {
+        Bootstrap(sampleCount: count, settings: resampling, seed: seed)
+    }
+
+    /// The delete-a-group jackknife over `count` sampling units for this check.
+    public func jackknife(_ count: Int) -> GroupJackknife {
+        GroupJackknife(sampleCount: count, settings: resampling, seed: seed)
+    }
+}
+
+/// A parameter a suite may pass to a claim, with its type; anything else is refused when the
+/// suite is parsed.
+public struct ParameterSpec: Sendable, Hashable {
+    public enum Kind: String, Sendable, Hashable {
+        case int, double, string, bool, ints, doubles, strings
+
+        /// Whether `value` has this kind (an integer is accepted where a real number is wanted).
+        public func accepts(_ value: ParameterValue) -> Bool {
+            switch (self, value) {
+            case (.int, .int), (.double, .int), (.double, .double), (.string, .string), (.bool, .bool): return true
+            case (.ints, .list(let items)): return items.allSatisfy { if case .int = $0 { true } else { false } }
+            case (.doubles, .list(let items)):
+                return items.allSatisfy { switch $0 { case .int, .double: true; default: false } }
+            case (.strings, .list(let items)): return items.allSatisfy { if case .string = $0 { true } else { false } }
+            default: return false
+            }
+        }
+
+        /// How a suite writes it, for errors.
+        public var spelling: String {
+            switch self {
+            case .int: "an integer"
+            case .double: "a number"
+            case .string: "a string"
+            case .bool: "true or false"
+            case .ints: "a list of integers"
+            case .doubles: "a list of numbers"
+            case .strings: "a list of strings"
+            }
+        }
+    }
+
+    public var name: String
+    public var kind: Kind
+    /// What it sets, and its default.
+    public var summary: String
+
+    public init(_ name: String, _ kind: Kind, _ summary: String) {
+        self.name = name
+        self.kind = kind
+        self.summary = summary
+    }
+}
+
+/// The fewest sampling units a check can decide anything from: `max(absolute, ⌈perWidth·D⌉ + plus)`
+/// sequences for a model of width D.
+public struct SampleRequirement: Sendable, Hashable {
+    /// How the sequences are drawn from the corpus (the harness checks the corpus has enough before any work).
+    public var rule: SequenceRule
+    public var absolute: Int
+    public var perWidth: Double
+    /// Added to the width-proportional part (e.g. an evaluation set on top of a basis set).
+    public var plus: Int
+    /// Why, for the refusal message.
+    public var reason: String
+
+    public init(_ rule: SequenceRule, absolute: Int, perWidth: Double = 0, plus: Int = 0, reason: String) {
+        self.rule = rule
+        self.absolute = absolute
+        self.perWidth = perWidth
+        self.plus = plus
+        self.reason = reason
+    }
+
+    public func minimum(modelWidth: Int) -> Int {
+        max(absolute, perWidth > 0 ? Int((perWidth * Double(modelWidth)).rounded(.up)) + plus : 0)
     }
 }
 
 /// An executable check of one finding.
+///
+/// A claim declares what it judges (``criteria``), what it accepts from a suite
+/// (``parameters``, ``sampleRequirement``) and how its intervals are made (``uncertainty``);
+/// ``run(_:)`` records metrics, with intervals on the statistics the criteria read, and
+/// ``judge(_:subject:overrides:)`` turns them into a verdict by the one rule of §0.8.
 public protocol Claim: Sendable {
     /// The spec's identifier, e.g. `TD-1`.
     var id: String { get }
@@ -194,8 +280,39 @@ public protocol Claim: Sendable {
     var source: String { get }
     /// The controls this claim knows how to run, e.g. `["random-init"]`.
     var controls: [String] { get }
+    /// Every criterion the claim can judge (names unique); suites override thresholds by name.
+    var criteria: [CriterionDefinition] { get }
+    /// The parameters a suite may pass.
+    var parameters: [ParameterSpec] { get }
+    /// The fewest sequences its `sampling: count` may ask for; nil when the check samples nothing.
+    var sampleRequirement: SampleRequirement? { get }
+    /// How the intervals are computed and why that way (`rbench explain`).
+    var uncertainty: String { get }
+    /// The criteria judged on `subject` (by default all of them).
+    func criteria(for subject: Subject) -> [CriterionDefinition]
     /// Runs the check on `context.subject`.
     func run(_ context: ClaimContext) throws -> ClaimOutcome
+}
+
+extension Claim {
+    public var parameters: [ParameterSpec] { [] }
+    public func criteria(for subject: Subject) -> [CriterionDefinition] { criteria }
+
+    /// The criteria for `subject` judged on the outcome's metrics (with suite `overrides` by
+    /// criterion name), and the verdict they give.
+    ///
+    /// Throws ``ClaimError/missingStatistic(claim:criterion:statistic:)`` when a criterion reads a
+    /// metric the run did not record: a defect of the check, never a silent pass.
+    public func judge(_ outcome: ClaimOutcome, subject: Subject,
+                      overrides: [String: ThresholdOverride] = [:]) throws -> Judgement {
+        let judged = try criteria(for: subject).map { definition in
+            guard let metric = outcome.metric(definition.statistic) else {
+                throw ClaimError.missingStatistic(claim: id, criterion: definition.name, statistic: definition.statistic)
+            }
+            return definition.judge(observed: metric.value, interval: metric.interval, override: overrides[definition.name])
+        }
+        return Judgement(verdict: VerdictRule.verdict(judged, policy: outcome.policy), criteria: judged)
+    }
 }
 
 /// The claims this build knows, by id.

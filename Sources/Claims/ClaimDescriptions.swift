@@ -1,9 +1,8 @@
-/// What a claim measures and how it is judged, in prose, for `rbench explain` and reports.
+/// What a claim measures, in prose, for `rbench explain` and reports. How it is judged is not
+/// prose: it is the claim's typed ``Claim/criteria``.
 public struct ClaimDescription: Sendable, Equatable {
     /// What the check measures, in a few sentences.
     public var summary: String
-    /// The pass criteria, one per line.
-    public var criteria: [String]
     /// What the controls are and what they must do.
     public var controls: String
     /// Numbers the paper reported and the ones the SmolLM2 pilot measured.
@@ -27,10 +26,6 @@ public enum ClaimDescriptions {
             med_r over block transitions after the first. The same is done on the sub-layer sequence to compare \
             within-layer (attention → MLP) with across-layer correlation.
             """,
-            criteria: ["R ≥ 0.7",
-                       "frac50 ≥ 0.9 for at least 90 % of transitions (h₀→h₁ excluded)",
-                       "within-layer mean correlation > across-layer mean",
-                       "each null pairing (shuffle, cross-unit, rotated-basis) has median |r| ≤ 0.10"],
             controls: """
             shuffle pairs sample n with another sample at the next layer; cross-unit pairs unit u with a different \
             unit; rotated-basis looks at the next layer through a random rotation. All three must be refuted. \
@@ -49,8 +44,6 @@ public enum ClaimDescriptions {
             of units above the state's RMS. The trend is the Spearman correlation of ρ (without massive units) \
             with depth and Δρ, the last third's mean minus the first third's.
             """,
-            criteria: ["Spearman(layer, ρ without massive units) ≥ 0.5",
-                       "Δρ (last third − first third) ≥ 0.05"],
             controls: "random-init must be refuted: its density stays flat (about 0.64, the Gaussian value).",
             reference: """
             Paper (Fig. 1B and the author's thread): sparse early, dense late; no numbers published. Pilot on \
@@ -63,9 +56,6 @@ public enum ClaimDescriptions {
             velocity, the norm and the cosine between consecutive states. The acceleration ratio A is the mean \
             velocity over the last third of the layers divided by that over the middle third.
             """,
-            criteria: ["acceleration ratio A ≥ 2",
-                       "Spearman(layer, velocity) ≥ 0.6",
-                       "the rising-cosine part is informational only"],
             controls: "random-init must be refuted on A ≥ 2 (its velocity grows steadily, without a late surge).",
             reference: """
             Paper (author's thread): the stream accelerates and consecutive states align more with depth. Pilot on \
@@ -79,9 +69,6 @@ public enum ClaimDescriptions {
             final state. The kept fraction κ = ⟨Δ_L, δ⟩/‖δ‖² is 1 when the push is carried along unchanged and \
             below 1 when the model counteracts it.
             """,
-            criteria: ["κ ≤ 0.5 at the two earliest injection layers",
-                       "Spearman(injection layer, κ) ≥ 0.8",
-                       "the PCA-space return ratio is recorded but not gated"],
             controls: "random-init must keep the push: κ within [0.85, 1.2] at every injection layer.",
             reference: """
             Paper (third-party notes): teleported states return toward the trajectory in early layers. Pilot on \
@@ -96,8 +83,6 @@ public enum ClaimDescriptions {
             per layer by the participation ratio (Σσ²)²/Σσ⁴ and k90, the number of directions holding 90 % of \
             the energy.
             """,
-            criteria: ["median participation ratio over layers t ≥ 3 is ≤ 10",
-                       "k90 ≤ 0.25·D for every layer t ≥ 3"],
             controls: "random-init must fail both (participation ratio ≥ 25 and k90 ≥ 0.3·D).",
             reference: """
             Paper (GPT-2 medium, Fig. 2a–b): fast singular-value decay, clusters stretching with depth. Pilot on \
@@ -110,8 +95,6 @@ public enum ClaimDescriptions {
             token distribution changes (KL to the untruncated output), relative to the KL between unrelated \
             consecutive chunks. Variant A truncates after every block, variant B only the final state.
             """,
-            criteria: ["variant A: mean KL / baseline ≤ 0.10 at K = 256, decreasing in K",
-                       "variant B: K₁₀ (smallest K with ratio ≤ 0.10) ≤ 0.25·D"],
             controls: "random-init is recorded only: its relative curve looks like the trained one.",
             reference: """
             Paper (GPT-2 medium, Fig. 2c): most of the output is recovered at K ≈ 256 (a quarter of D). Pilot on \
@@ -124,10 +107,6 @@ public enum ClaimDescriptions {
             and studies the residuals: their mean relative to their spread, their kurtosis, and whether their log \
             variance grows linearly in t+τ (ln α + λ·(t+τ)) and depends on t+τ alone.
             """,
-            criteria: ["|μ|/σ averaged over coordinates ≤ 0.1 for τ = 1 and t ≥ 3",
-                       "interior fit R² ≥ 0.8 and λ within [0.1, 0.4]",
-                       "variance depends on t+τ only: |c₂| ≤ 0.3·c₁",
-                       "middle-third mean |excess kurtosis| ≤ 0.6"],
             controls: "random-init must fail the fit (λ < 0.1 or R² < 0.8); kurtosis is not used to reject it.",
             reference: """
             Paper (GPT-2 medium): α ≈ 0.64, λ ≈ 0.18; Llama 2 7B λ ≈ 0.27. Pilot on SmolLM2: λ = 0.185 (R² = 0.89) \
@@ -140,8 +119,6 @@ public enum ClaimDescriptions {
             bandwidths), averaged over 48 seeded random units, per block transition in nats. A Gaussian-copula \
             (rank) variant and a shuffled-pairing null are recorded per transition too.
             """,
-            criteria: ["informational: MI(h₀→h₁) < 0.5 × the median MI of later transitions",
-                       "informational: Spearman(layer, MI) > 0 over l ≥ 1"],
             controls: """
             shuffle pairs each sample with another sample's next-layer value (MI falls to the leave-one-out bias, \
             about −0.02 nats). random-init is recorded but is no control: random weights show the same shape. \
@@ -158,9 +135,6 @@ public enum ClaimDescriptions {
             counts the revolutions of that phase point and the slope of its log-radius (outward spiral), on raw \
             and norm-normalized states. Nulls: the layer-permuted series, white noise and a Gaussian random walk.
             """,
-            criteria: ["informational/xfail unless all hold, then supported: mean revolutions n̄ ≥ 5",
-                       "n̄ above the random-walk null by ≥ 3 standard errors",
-                       "normalized spiral slope > 0 for ≥ 75 % of units"],
             controls: """
             The surrogate series are the nulls. random-init is recorded for comparison only: its units wind \
             like the trained ones.
@@ -177,8 +151,6 @@ public enum ClaimDescriptions {
             straightening score is S = Φ_mid − Φ_late. The same angles in a pooled 2- and 3-PC projection of \
             unit-norm states are recorded.
             """,
-            criteria: ["S = Φ_mid − Φ_late ≥ 5°",
-                       "Φ_late ≤ 88°"],
             controls: "random-init must be refuted: its random increments stay within 3° of orthogonal at every layer.",
             reference: """
             Paper (author's thread): trajectories curve, then straighten (PCA/CAE space). Pilot on SmolLM2: \
@@ -190,7 +162,6 @@ public enum ClaimDescriptions {
             unit with itself k layers later (last-token WikiText states, l ≥ 1), summarised per lag over all start \
             layers and per third of the depth, with a correlation length from ln med_r(k) ≈ a − k/τ.
             """,
-            criteria: ["informational: no pass criterion in the spec"],
             controls: """
             shuffle pairs each sample with another sample k layers later (correlation ≈ 0 at every lag). \
             random-init is a positive comparison: continuity is partly architectural. Both informational.
@@ -201,7 +172,6 @@ public enum ClaimDescriptions {
             The mean last-token residual norm per layer and its geometric growth rate ln(‖h_{l+1}‖/‖h_l‖), \
             averaged per third of the depth, with exponential and power-law fits of the norm over the last third.
             """,
-            criteria: ["informational: no pass criterion in the spec"],
             controls: "random-init is recorded for comparison (a random residual stack grows roughly like √l).",
             reference: "Spec §4 extra; pilot: the norm grows from 50 (h₁) to 932 (h₃₀), roughly exponentially after layer 20."),
         "SR-1": ClaimDescription(
@@ -212,10 +182,6 @@ public enum ClaimDescriptions {
             α = 0 value, d̂ = d/d(1), and sharpness the steepest slope of d̂ times S−1 (1 for a straight line). \
             Pre-norm and KL(p₀‖p_α) readouts are recorded as variants; the mean d̂ curve is recorded per α index.
             """,
-            criteria: ["median sharpness ≥ 2.0",
-                       "median sharpness ≥ 1.8 × the random-init median (same windows, same run)",
-                       "median d̂(0.25) ≤ 0.2 and d̂(0.75) ≥ 0.85",
-                       "random-init median sharpness ≤ 1.3"],
             controls: "random-init runs the same criteria on random weights; its curves are straight, so it must be refuted.",
             reference: """
             Paper: random init near-linear, curves sharpen with training (medians not available). Pilot on SmolLM2 \
@@ -228,7 +194,6 @@ public enum ClaimDescriptions {
             model, optionally another GGUF such as Gemma-3-270M with its own tokenizer and BOS) and records whether \
             the medians are non-decreasing along the order.
             """,
-            criteria: ["informational: median sharpness non-decreasing along the order (recorded, not gated)"],
             controls: """
             None: the models are not checkpoints of one family, so the order is confounded by architecture and \
             tokenizer, and the paper flags Gemma as an exception.
@@ -241,8 +206,6 @@ public enum ClaimDescriptions {
             different top-1 predictions ("dissimilar"), and compares SR-1's sharpness between the two groups, \
             with the shares of pairs below 1.2 and above 10.
             """,
-            criteria: ["median sharpness(similar) < median sharpness(dissimilar)",
-                       "one-sided label-permutation p ≤ 0.05"],
             controls: """
             shuffled-labels permutes the similar/dissimilar labels once before the statistics, so the two groups \
             are random halves of the same pairs; the permutation test must fail (refuted). Random-init is not \
@@ -257,7 +220,6 @@ public enum ClaimDescriptions {
             different labels), the plateau share (points within 0.2 of an anchor's scale of its output) and the \
             first triplet's label grid, for the trained model and random-init.
             """,
-            criteria: ["informational: plateau share trained > random-init (recorded, not gated)"],
             controls: "Random-init is computed inside the same check as the contrast (a gradient, not plateaus).",
             reference: "Paper Fig. 1: flat regions with sharp boundaries for trained models. Not piloted."),
         "SR-gates": ClaimDescription(
@@ -266,7 +228,6 @@ public enum ClaimDescriptions {
             differs between α = 0 and α = 1, and between α = 0 and a small α inside the region (with its d̂), for \
             the trained model and random-init.
             """,
-            criteria: ["informational: median flips across a pair ≥ 100 (recorded, not gated)"],
             controls: "Random-init is computed inside the same check for comparison.",
             reference: "Paper App. F: hundreds to thousands of flips, even within a single region. Not piloted."),
         "TD-CAE": ClaimDescription(
@@ -277,7 +238,6 @@ public enum ClaimDescriptions {
             mean; R² is averaged over the early, middle and late thirds of the depth. The per-layer reconstruction \
             error (share of a state's energy lost) and a rank-2 PCA reference are recorded alongside.
             """,
-            criteria: ["min(R²_middle, R²_late) − R²_early ≥ 0.05 (the early third is reconstructed worst)"],
             controls: """
             layer-shuffle reuses the autoencoder but permutes the layer labels across the pooled states, so depth \
             differences vanish; it must be refuted. random-init is recorded as informational, not a control: \
@@ -298,9 +258,6 @@ public enum ClaimDescriptions {
             (5-fold CV grouped by trajectory) to tell true from extrapolated states at t ≈ L/3 and L/2 for τ = 1 and \
             10, with a label-permutation null. The in-sample variant (bases fitted on the classified set) is recorded.
             """,
-            criteria: ["accuracy at τ = 1 within [0.44, 0.56] at both t",
-                       "accuracy at τ = 10 ≥ accuracy at τ = 1 − 0.02 at both t",
-                       "reaching 0.60 at τ = 10 is recorded only"],
             controls: """
             identity-extrapolation (x̃ = x(t), no transport) must be separated above the band, showing the \
             classifier can reject a wrong model; in-sample (bases fitted on the classified trajectories, equal \
@@ -316,9 +273,6 @@ public enum ClaimDescriptions {
             HF convention (final-norm output as the last point), and compares the last step with the interior \
             exponential fit (Δ_last), and the early-layer kurtosis with the middle third.
             """,
-            criteria: ["|Δ_last| ≤ 2 nats with pre-norm states",
-                       "|Δ_last| ≥ 3 nats in HF convention",
-                       "mean A3 over t ≤ 4 ≥ 2 × middle-third A3"],
             controls: "random-init is recorded only: the spec states no expected behaviour for it.",
             reference: """
             Paper: Mistral 7B and Llama 3.2 show a misaligned last layer; all models deviate in the first layers. \
@@ -332,9 +286,6 @@ public enum ClaimDescriptions {
             velocity after block 15 against the trained model and the last-quarter LoT-3 variance fit; straightness \
             in full space and projected on the leading directions is recorded.
             """,
-            criteria: ["gibberish vs language accuracy ≥ 0.95 at every layer",
-                       "ablated mean velocity after block 15 ≤ 0.3 × trained",
-                       "ablated last-quarter λ-fit fails (λ < 0.1 or R² < 0.8)"],
             controls: "arbitrary-labels (first vs second half of the language windows) must stay near chance and be refuted.",
             reference: """
             Paper (GPT-2): gibberish separable at every layer (perceptron, 14,000 trajectories); the ablated model \
@@ -345,8 +296,6 @@ public enum ClaimDescriptions {
             Angles arccos|ψ_i(t₁)·ψ_i(t₂)| between the aligned uncentered singular directions i ≤ 4 of the Walden \
             trajectories at different layers: per adjacent pair, per lag, and first against last layer.
             """,
-            criteria: ["informational: recorded, not judged",
-                       "median adjacent-layer angle ≤ 20° and median angle at lags ≥ L/2 ≥ 45° (harness thresholds; the spec is qualitative)"],
             controls: "random-init is recorded: it shows the same pattern (22.7° adjacent, 82° distant), so the check cannot separate trained from untrained.",
             reference: """
             Paper (GPT-2 medium, Fig. 2a): small rotations per layer, the whole basis needed from t = 1 to 24. Not piloted. \
@@ -358,6 +307,4 @@ public enum ClaimDescriptions {
 extension Claim {
     /// A few sentences on what the claim measures, when a description is written.
     public var summary: String? { ClaimDescriptions.description(of: id)?.summary }
-    /// The pass criteria, one per line (empty without a description).
-    public var criteria: [String] { ClaimDescriptions.description(of: id)?.criteria ?? [] }
 }

@@ -13,6 +13,8 @@ public protocol ClaimResources: Sendable {
     func tokenizer() throws -> any Tokenizer
     /// The text of a corpus named in the suite.
     func corpusText(_ name: String) throws -> String
+    /// How that corpus lays out its text (the suite's `format:`).
+    func corpusFormat(_ name: String) -> CorpusFormat
     /// Computes `value` once per key and resources object (captures shared by several claims).
     func memoized<T: Sendable>(_ key: String, _ value: () throws -> T) throws -> T
     /// Another GGUF model and its tokenizer, for checks that compare models (SR-2): `file` is a
@@ -39,6 +41,7 @@ extension ClaimResources {
     public func randomInitModel() throws -> LanguageModel { throw ClaimError.unavailable("random-init model") }
     public func tokenizer() throws -> any Tokenizer { throw ClaimError.unavailable("tokenizer") }
     public func corpusText(_ name: String) throws -> String { throw ClaimError.unavailable("corpus \(name)") }
+    public func corpusFormat(_ name: String) -> CorpusFormat { .plain }
     public func memoized<T: Sendable>(_ key: String, _ value: () throws -> T) throws -> T { try value() }
     public func additionalModel(_ file: String) throws -> AdditionalModel { throw ClaimError.unavailable("model file \(file)") }
 }
@@ -49,6 +52,7 @@ public enum ClaimError: Error, CustomStringConvertible, Equatable {
     case unknownControl(claim: String, control: String)
     case insufficientData(String)
     case missingSampling(claim: String)
+    case missingStatistic(claim: String, criterion: String, statistic: String)
 
     public var description: String {
         switch self {
@@ -56,6 +60,8 @@ public enum ClaimError: Error, CustomStringConvertible, Equatable {
         case .unknownControl(let claim, let control): "\(claim) has no control named '\(control)'"
         case .insufficientData(let reason): "not enough data: \(reason)"
         case .missingSampling(let claim): "\(claim) needs `corpus:` and `sampling:` in its suite entry"
+        case .missingStatistic(let claim, let criterion, let statistic):
+            "\(claim) criterion \(criterion) reads `\(statistic)`, which the check did not record (a defect of the check)"
         }
     }
 }
@@ -78,6 +84,10 @@ extension ClaimContext {
             throw ClaimError.unknownControl(claim: claim.id, control: name)
         }
     }
+
+    /// `corpus/count/tokens` of the claim's sampling, for memo keys (`-` without one): every
+    /// memoized intermediate that depends on the sequences must carry it.
+    public var samplingKey: String { sampling.map { "\($0.corpus)/\($0.count)/\($0.tokens)" } ?? "-" }
 
     /// A tag naming the model a subject runs on, for memo keys.
     public var modelTag: String { subject == .control(RandomInitialization.controlName) ? "ri" : "trained" }

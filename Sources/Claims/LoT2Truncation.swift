@@ -1,5 +1,6 @@
 import Analysis
 import Engine
+import Evidence
 
 /// LoT-2 — truncating the pilot to K singular directions barely changes the output
 /// (Sarfati et al., *Lines of Thought in LLMs*, §3.2, Fig. 2c).
@@ -29,11 +30,39 @@ import Engine
 ///
 /// Parameters: `ks` (variant B grid, default 16/32/64/128/256/384), `variantAKs` (default
 /// 16/64/256; the gate K is always added), `variantAGateK` (256), `variantASamples` (200).
+///
+/// Intervals: percentile bootstrap over the trajectories of their KL divergences (variant A
+/// over the drawn trajectories among its first `variantASamples`, the baseline over the
+/// consecutive pairs whose first member is drawn), with the bases held at the full ensemble.
 public struct LoT2Truncation: Claim {
     public let id = "LoT-2"
     public let title = "Truncating the pilot to K singular directions barely changes the output"
     public let source = "Sarfati et al. 2024/25, Lines of Thought in LLMs (arXiv 2410.01545), §3.2, Fig. 2c"
     public let controls = [RandomInitialization.controlName]
+    public let criteria = [
+        CriterionDefinition("A_ratio_gate_max", statistic: "A_ratio_gate", .atMost, 0.10,
+                            "variant A: mean KL at the gate K (256) over the median unrelated-pairs KL"),
+        CriterionDefinition("A_worst_step_max", statistic: "A_worst_step", .lessThan, 0,
+                            "variant A: the largest step of the ratio between consecutive K (must decrease)"),
+        CriterionDefinition("B_K10_fraction_max", statistic: "B_K10_fraction", .atMost, 0.25,
+                            "variant B: K₁₀ (smallest K with ratio ≤ 0.10) as a fraction of D"),
+        CriterionDefinition("baseline_median_min", statistic: "baseline_median_kl", .atLeast, 2,
+                            "median KL between consecutive unrelated pseudo-sentences, in nats (outputs depend on the input)"),
+    ]
+    public let parameters = [
+        ParameterSpec("ks", .ints, "variant B grid of K (default 16, 32, 64, 128, 256, 384)"),
+        ParameterSpec("variantAKs", .ints, "variant A grid of K (default 16, 64, 256; the gate K is added)"),
+        ParameterSpec("variantAGateK", .int, "the K variant A is gated at (default 256)"),
+        ParameterSpec("variantASamples", .int, "trajectories variant A runs (default 200)"),
+    ]
+    public let sampleRequirement: SampleRequirement? = SampleRequirement(
+        .chunks, absolute: 4, perWidth: 1.25,
+        reason: "the per-layer bases must span ℝ^D with room to spare (claims spec: N ≥ 1.25·D)")
+    public let uncertainty = """
+        Percentile bootstrap over the trajectories of their KL divergences (variant A over the drawn trajectories among \
+        its first variantASamples; the unrelated-pairs baseline over the consecutive pairs whose first member is drawn). \
+        The bases stay those of the full ensemble: refitting them would need new forward passes for variant A.
+        """
 
     public init() {}
 
@@ -122,53 +151,65 @@ public struct LoT2Truncation: Claim {
             }
         }
 
+        // Bootstrap replicates over the trajectories: KL means per K and the baseline median.
+        let bootstrap = context.bootstrap(count)
+        let replicateBaseline = bootstrap.indices.map { drawn in
+            Statistics.medianIgnoringNaN(drawn.filter { $0 < baseline.count }.map { baseline[$0] })
+        }
+        func interval(_ values: [Double]) -> Interval { bootstrap.interval(values, unit: "trajectories") }
+
         var metrics = [
-            Metric("baseline_median_kl", unit: "nats", value: baselineMedian),
+            Metric("baseline_median_kl", unit: "nats", value: baselineMedian, interval: interval(replicateBaseline)),
             Metric("baseline_mean_kl", unit: "nats", value: baselineMean),
         ]
-        func curve(_ prefix: String, _ grid: [Int], _ divergences: [[Double]]) -> [Double] {
-            var ratios: [Double] = []
+        func curve(_ prefix: String, _ grid: [Int], _ divergences: [[Double]], indices: [Int]? = nil) -> (ratios: [Double], replicates: [[Double]]) {
+            var ratios: [Double] = [], replicates: [[Double]] = []
             for (slot, k) in grid.enumerated() {
                 let mean = Statistics.mean(divergences[slot])
                 let ratio = mean / baselineMedian
                 ratios.append(ratio)
+                // Replicate ratios: the divergences are indexed by trajectory (held-out ones by `indices`).
+                var byTrajectory = [Double](repeating: .nan, count: count)
+                for (i, value) in divergences[slot].enumerated() { byTrajectory[indices?[i] ?? i] = value }
+                let means = bootstrap.indices.map { drawn -> Double in
+                    let picked = drawn.map { byTrajectory[$0] }.filter { !$0.isNaN }
+                    return picked.isEmpty ? .nan : picked.reduce(0, +) / Double(picked.count)
+                }
+                let replicateRatios = zip(means, replicateBaseline).map { $0 / $1 }
+                replicates.append(replicateRatios)
                 metrics += [
                     Metric("\(prefix)_mean_kl", layer: k, unit: "nats", value: mean),
                     Metric("\(prefix)_median_kl", layer: k, unit: "nats", value: Statistics.median(divergences[slot])),
-                    Metric("\(prefix)_ratio", layer: k, unit: "ratio", value: ratio),
+                    Metric("\(prefix)_ratio", layer: k, unit: "ratio", value: ratio, interval: interval(replicateRatios)),
                     Metric("\(prefix)_drop", layer: k, unit: "fraction", value: 1 - ratio),
                 ]
             }
-            return ratios
+            return (ratios, replicates)
         }
-        let ratiosB = curve("B", ks, klB)
-        let ratiosA = curve("A", aKs, klA)
-        let ratiosHeldOut = curve("heldout_B", ks, klHeldOut)
+        let curveB = curve("B", ks, klB), curveA = curve("A", aKs, klA)
+        let curveHeldOut = curve("heldout_B", ks, klHeldOut, indices: Array(half..<count))
         func k10(_ ratios: [Double]) -> Int { zip(ks, ratios).first { $0.1 <= 0.10 }?.0 ?? width }
-        let k10B = k10(ratiosB)
-        let k10HeldOut = k10(ratiosHeldOut)
-        let ratioAtGate = ratiosA[aKs.firstIndex(of: gateK)!]
-        let worstStep = zip(ratiosA.dropFirst(), ratiosA).map { $0 - $1 }.max() ?? -1
+        func worst(_ ratios: [Double]) -> Double { zip(ratios.dropFirst(), ratios).map { $0 - $1 }.max() ?? -1 }
+        let k10B = k10(curveB.ratios)
+        let k10HeldOut = k10(curveHeldOut.ratios)
+        let gateSlot = aKs.firstIndex(of: gateK)!
+        let ratioAtGate = curveA.ratios[gateSlot]
+        let worstStep = worst(curveA.ratios)
+        let replicateK10 = bootstrap.indices.indices.map { r in Double(k10(curveB.replicates.map { $0[r] })) / Double(width) }
+        let replicateWorst = bootstrap.indices.indices.map { r in worst(curveA.replicates.map { $0[r] }) }
         metrics += [
             Metric("B_K10", unit: "dimensions", value: Double(k10B)),
-            Metric("B_K10_fraction", unit: "fraction of D", value: Double(k10B) / Double(width)),
+            Metric("B_K10_fraction", unit: "fraction of D", value: Double(k10B) / Double(width), interval: interval(replicateK10)),
             Metric("heldout_B_K10", unit: "dimensions", value: Double(k10HeldOut)),
-            Metric("A_ratio_gate", unit: "ratio", value: ratioAtGate),
-            Metric("A_worst_step", unit: "ratio", value: worstStep),
-        ]
-
-        let criteria = [
-            Criterion("variant A ratio at K = \(gateK) ≤ 0.10", observed: ratioAtGate, passed: ratioAtGate <= 0.10),
-            Criterion("variant A ratios decrease monotonically in K (largest step < 0)", observed: worstStep, passed: worstStep < 0),
-            Criterion("variant B K₁₀ ≤ 0.25·D (\(width / 4))", observed: Double(k10B), passed: Double(k10B) <= 0.25 * Double(width)),
-            Criterion("baseline median KL ≥ 2 nats (outputs depend on the input)", observed: baselineMedian, passed: baselineMedian >= 2),
+            Metric("A_ratio_gate", unit: "ratio", value: ratioAtGate, interval: interval(curveA.replicates[gateSlot])),
+            Metric("A_worst_step", unit: "ratio", value: worstStep, interval: interval(replicateWorst)),
         ]
         var notes = ["bases: uncentered SVD of \(count) trajectories; rank \(finalBasis.rows) (K above it keeps the whole span)",
                      "variant A on the first \(aSamples) trajectories; held-out bases fitted on the first \(half), evaluated on the other \(count - half)"]
         if let clipped = (ks + aKs).filter({ $0 > finalBasis.rows }).min() {
             notes.append("K ≥ \(clipped) exceeds the basis rank \(finalBasis.rows): N < D, so such K are in-sample reconstructions")
         }
-        return ClaimOutcome(judging: criteria, metrics: metrics, notes: notes)
+        return ClaimOutcome(metrics: metrics, notes: notes)
     }
 
     /// Per layer, the right singular vectors (rows, by decreasing σ) of the uncentered states of `samples`.

@@ -1,4 +1,5 @@
 import Analysis
+import Evidence
 
 /// LoT-4 — a linear classifier barely separates extrapolated from true ensembles
 /// (Sarfati et al., *Lines of Thought in LLMs*, v2/v3; reported about 50–51 % at τ = 1 and about
@@ -44,6 +45,24 @@ public struct LoT4ExtrapolationClassifier: Claim {
     public static let identityControl = "identity-extrapolation"
     public static let inSampleControl = "in-sample"
     public let controls = [LoT4ExtrapolationClassifier.identityControl, LoT4ExtrapolationClassifier.inSampleControl]
+    public let criteria: [CriterionDefinition] = ["first", "second"].flatMap { which in [
+        CriterionDefinition("accuracy_tau1_\(which)_min", statistic: "accuracy_tau1_\(which)", .atLeast, 0.44,
+                            "cross-validated accuracy at τ = 1, the \(which) judged layer (t ≈ L/3, L/2): the band's floor"),
+        CriterionDefinition("accuracy_tau1_\(which)_max", statistic: "accuracy_tau1_\(which)", .atMost, 0.56,
+                            "cross-validated accuracy at τ = 1, the \(which) judged layer: the band's ceiling"),
+        CriterionDefinition("tau10_minus_tau1_\(which)_min", statistic: "tau10_minus_tau1_\(which)", .atLeast, -0.02,
+                            "accuracy at τ = 10 minus accuracy at τ = 1, the \(which) judged layer"),
+    ] }
+    public let parameters = [
+        ParameterSpec("basisCount", .int, "trajectories the bases are fitted on (default ⌈1.2·D⌉)"),
+        ParameterSpec("nullPermutations", .int, "label permutations per cell for the null (default 5)"),
+    ]
+    public let sampleRequirement: SampleRequirement? = SampleRequirement(
+        .chunks, absolute: 50, perWidth: 1.2, plus: 50,
+        reason: "a basis set of ⌈1.2·D⌉ trajectories plus at least 50 evaluated (10 per fold)")
+    public let uncertainty = """
+        Student-t interval over the 5 cross-validation folds (grouped by trajectory) of the accuracy, and of the         fold-wise τ = 10 minus τ = 1 difference (the folds are the same for both τ).
+        """
 
     public init() {}
 
@@ -55,6 +74,7 @@ public struct LoT4ExtrapolationClassifier: Claim {
     struct Cell: Sendable {
         var t: Int, tau: Int
         var accuracy: Double
+        var folds: [Double]
         var null: [Double]
     }
 
@@ -137,17 +157,24 @@ public struct LoT4ExtrapolationClassifier: Claim {
             notes = ["bases from \(basisCount) trajectories, \(evaluationCount) disjoint trajectories classified; \(Self.folds)-fold CV grouped by trajectory; \(permutations) label permutations per cell"]
         }
 
-        var criteria: [Criterion] = []
-        for t in layersAt {
+        // The judged layers are named first/second so the criteria keep their names on any depth.
+        for (slot, t) in zip(["first", "second"], layersAt + layersAt.suffix(1)) {
             guard let near = judged.first(where: { $0.t == t && $0.tau == 1 }),
                   let far = judged.first(where: { $0.t == t && $0.tau == 10 }) else { continue }
-            criteria.append(Criterion("accuracy at t = \(t), τ = 1 in [0.44, 0.56]", observed: near.accuracy,
-                                      passed: near.accuracy >= 0.44 && near.accuracy <= 0.56))
-            criteria.append(Criterion("accuracy at t = \(t): τ = 10 minus τ = 1 ≥ −0.02", observed: far.accuracy - near.accuracy,
-                                      passed: far.accuracy >= near.accuracy - 0.02))
-            metrics.append(Metric("reaches_060", layer: t, unit: "bool", value: far.accuracy >= 0.60 ? 1 : 0))
+            let classified = 2 * (context.subject == .control(Self.inSampleControl) ? basisCount : evaluationCount)
+            metrics += [
+                Metric("accuracy_tau1_\(slot)", unit: "accuracy", value: near.accuracy,
+                       interval: ExactIntervals.folds(near.folds, level: context.resampling.level, sampleSize: classified)),
+                Metric("tau10_minus_tau1_\(slot)", unit: "accuracy", value: far.accuracy - near.accuracy,
+                       interval: ExactIntervals.folds(zip(far.folds, near.folds).map { $0 - $1 }, level: context.resampling.level,
+                                                      sampleSize: classified)),
+                Metric("judged_layer_\(slot)", unit: "layer", value: Double(t)),
+            ]
+            if slot == "first" || t != layersAt.first {
+                metrics.append(Metric("reaches_060", layer: t, unit: "bool", value: far.accuracy >= 0.60 ? 1 : 0))
+            }
         }
-        return ClaimOutcome(judging: criteria, metrics: metrics, notes: notes)
+        return ClaimOutcome(metrics: metrics, notes: notes)
     }
 
     /// Steps 2–4 for one variant: per (t, τ), true rows x_k(t+τ) (label true) stacked over the
@@ -163,12 +190,12 @@ public struct LoT4ExtrapolationClassifier: Claim {
                 let actual = states.residual[t + tau].rows(at: rows)
                 let predicted = variant == .identity ? source : bases.extrapolate(source, from: t, to: t + tau)
                 let features = Matrix(rows: 2 * rows.count, columns: actual.columns, storage: actual.storage + predicted.storage)
-                let accuracy = CrossValidation(features: features, labels: labels, groups: groups, folds: folds,
-                                               lambda: lambda, seed: seed).accuracy
+                let validation = CrossValidation(features: features, labels: labels, groups: groups, folds: folds,
+                                                 lambda: lambda, seed: seed)
                 let null = permutations == 0 ? [] : CrossValidation.permutationNull(
                     features: features, labels: labels, groups: groups, folds: folds, lambda: lambda,
                     permutations: permutations, seed: seed)
-                result.append(Cell(t: t, tau: tau, accuracy: accuracy, null: null))
+                result.append(Cell(t: t, tau: tau, accuracy: validation.accuracy, folds: validation.foldAccuracies, null: null))
             }
         }
         return result

@@ -1,4 +1,5 @@
 import Analysis
+import Evidence
 
 /// LoT-5 — anomalies in the first and last layers (Sarfati et al., *Lines of Thought in LLMs*,
 /// §4.3, Figs. A8–A10).
@@ -27,6 +28,21 @@ public struct LoT5EdgeLayerAnomalies: Claim {
     public let title = "Anomalies in the first and last layers: the last one is a final-norm artifact"
     public let source = "Sarfati et al. 2024/25, Lines of Thought in LLMs (arXiv 2410.01545), §4.3, Figs. A8–A10"
     public let controls = [RandomInitialization.controlName]
+    public let criteria = [
+        CriterionDefinition("abs_delta_last_prenorm_max", statistic: "abs_delta_last_prenorm", .atMost, 2,
+                            "|Δ_last| with pre-norm states: last-step A2 minus the interior fit's prediction, in nats"),
+        CriterionDefinition("abs_delta_last_hf_min", statistic: "abs_delta_last_hf", .atLeast, 3,
+                            "|Δ_last| in HF convention (n(h_L) as the last point), in nats"),
+        CriterionDefinition("A3_early_to_middle_min", statistic: "A3_early_to_middle", .atLeast, 2,
+                            "mean A3 over t ≤ 4 over the middle-third A3"),
+    ]
+    public let sampleRequirement: SampleRequirement? = SampleRequirement(
+        .chunks, absolute: 4, perWidth: 1.25,
+        reason: "each layer's basis must span ℝ^D with room to spare (claims spec §2: N ≥ 1.25·D)")
+    public let uncertainty = """
+        Delete-a-group jackknife over the trajectories, shared with LoT-3: bases, the interior fit, the last step in \
+        both conventions and the kurtosis ratio are refitted without each group; a Student-t interval.
+        """
 
     public init() {}
 
@@ -55,10 +71,26 @@ public struct LoT5EdgeLayerAnomalies: Claim {
         let deltaPreNorm = lastPreNorm.a2 - predictedLast
         let deltaHF = lastHF.a2 - predictedLast
 
+        let thirds = DepthThirds(layers: layers)
         let early = steps.filter { $0.t <= Self.earlyLayers }.map(\.a3)
-        let middle = steps.filter { $0.t > layers / 3 && $0.t <= 2 * layers / 3 }.map(\.a3)
+        let middle = steps.filter { thirds.third(ofTransitionFrom: $0.t) == .middle }.map(\.a3)
         let earlyA3 = Statistics.mean(early), middleA3 = Statistics.mean(middle)
         let earlyRatio = earlyA3 / middleA3
+
+        struct Summary { var deltaPreNorm, deltaHF, earlyRatio: Double }
+        let (jackknife, replicates) = try context.trajectoryJackknife(claim: id)
+        let replicateSummaries = try replicates.map { replicate -> Summary in
+            let fit = try TrajectoryResiduals.interiorFit(replicate.pairs, layers: layers)
+            let predicted = fit.intercept + fit.slopes[0] * Double(layers)
+            let last = replicate.steps.first { $0.t2 == layers }?.a2 ?? .nan
+            let early = replicate.steps.filter { $0.t <= Self.earlyLayers }.map(\.a3)
+            let middle = replicate.steps.filter { thirds.third(ofTransitionFrom: $0.t) == .middle }.map(\.a3)
+            return Summary(deltaPreNorm: abs(last - predicted), deltaHF: abs((replicate.lastStepHF?.a2 ?? .nan) - predicted),
+                           earlyRatio: Statistics.mean(early) / Statistics.mean(middle))
+        }
+        func interval(_ estimate: Double, _ value: (Summary) -> Double) -> Interval {
+            jackknife.interval(estimate: estimate, replicateValues: replicateSummaries.map(value), unit: "trajectories")
+        }
 
         var metrics: [Metric] = []
         for step in steps {
@@ -74,6 +106,8 @@ public struct LoT5EdgeLayerAnomalies: Claim {
             Metric("A2_last_hf", unit: "ln variance", value: lastHF.a2),
             Metric("delta_last_prenorm", unit: "nats", value: deltaPreNorm),
             Metric("delta_last_hf", unit: "nats", value: deltaHF),
+            Metric("abs_delta_last_prenorm", unit: "nats", value: abs(deltaPreNorm), interval: interval(abs(deltaPreNorm), \.deltaPreNorm)),
+            Metric("abs_delta_last_hf", unit: "nats", value: abs(deltaHF), interval: interval(abs(deltaHF), \.deltaHF)),
             Metric("A1_last_prenorm", unit: "|mean|/sd", value: lastPreNorm.a1),
             Metric("A1_last_hf", unit: "|mean|/sd", value: lastHF.a1),
             Metric("A3_last_prenorm", unit: "|excess kurtosis|", value: lastPreNorm.a3),
@@ -81,21 +115,16 @@ public struct LoT5EdgeLayerAnomalies: Claim {
             Metric("A3_early_mean", unit: "|excess kurtosis|", value: earlyA3),
             Metric("A3_early_min", unit: "|excess kurtosis|", value: early.min() ?? .nan),
             Metric("A3_middle_third", unit: "|excess kurtosis|", value: middleA3),
-            Metric("A3_early_to_middle", unit: "ratio", value: earlyRatio),
-        ]
-        let criteria = [
-            Criterion("|Δ_last| ≤ 2 nats with pre-norm states", observed: deltaPreNorm, passed: abs(deltaPreNorm) <= 2),
-            Criterion("|Δ_last| ≥ 3 nats in HF convention (n(h_L) as the last point)", observed: deltaHF, passed: abs(deltaHF) >= 3),
-            Criterion("mean A3(t ≤ \(Self.earlyLayers)) ≥ 2 × middle-third A3", observed: earlyRatio, passed: earlyRatio >= 2),
-        ]
+            Metric("A3_early_to_middle", unit: "ratio", value: earlyRatio, interval: interval(earlyRatio, \.earlyRatio)),
+        ] + thirds.metrics
         var notes = [
             "N = \(bases.sampleCount) trajectories, D = \(bases.width); natural logarithms; Δ_last against the interior fit "
                 + "ln α + λ·(t+τ) = \(fit.intercept) + \(fit.slopes[0])·(t+τ) (R² \(fit.rSquared)) evaluated at t+τ = \(layers)",
         ]
         if context.subject == .control(RandomInitialization.controlName) {
             notes.append("random-init is informational: the spec gives no expected behaviour for it (see the doc comment)")
-            return ClaimOutcome(verdict: .informational, metrics: metrics, criteria: criteria, notes: notes)
+            return ClaimOutcome(metrics: metrics, notes: notes, informational: true)
         }
-        return ClaimOutcome(judging: criteria, metrics: metrics, notes: notes)
+        return ClaimOutcome(metrics: metrics, notes: notes)
     }
 }

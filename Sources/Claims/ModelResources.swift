@@ -9,6 +9,7 @@ import Tokenization
 public final class ModelResources: ClaimResources {
     public let modelURL: URL
     public let corpora: [String: URL]
+    public let formats: [String: CorpusFormat]
     public let randomInitialization: RandomInitialization
 
     private struct State {
@@ -22,9 +23,11 @@ public final class ModelResources: ClaimResources {
     }
     private let state = Mutex(State())
 
-    public init(modelURL: URL, corpora: [String: URL], randomInitialization: RandomInitialization) {
+    public init(modelURL: URL, corpora: [String: URL], formats: [String: CorpusFormat] = [:],
+                randomInitialization: RandomInitialization) {
         self.modelURL = modelURL
         self.corpora = corpora
+        self.formats = formats
         self.randomInitialization = randomInitialization
     }
 
@@ -67,6 +70,8 @@ public final class ModelResources: ClaimResources {
         state.withLock { $0.texts[name] = text }
         return text
     }
+
+    public func corpusFormat(_ name: String) -> CorpusFormat { formats[name] ?? .plain }
 
     /// Loads `file` (relative to the suite model's folder, or absolute) once per resources object.
     public func additionalModel(_ file: String) throws -> AdditionalModel {

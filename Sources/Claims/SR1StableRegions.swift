@@ -1,5 +1,6 @@
 import Analysis
 import Engine
+import Evidence
 
 /// SR-1 — the output is flat inside stable regions and jumps at their boundaries; a randomly
 /// initialized model is linear (Janiak et al. 2024, *Characterizing stable regions in the
@@ -22,11 +23,33 @@ import Engine
 ///
 /// Parameters: `steps` (S, default 21; sharpness grows with S, so freeze it in baselines),
 /// `writeResidual` (default 1).
+///
+/// Intervals: percentile bootstrap over the pairs, the trained model and its random-init
+/// reference resampled together (the same pairs of the same windows).
 public struct SR1StableRegions: Claim {
     public let id = "SR-1"
     public let title = "The output is flat inside stable regions and jumps at their boundaries; random init is linear"
     public let source = "Janiak et al. 2024, Characterizing stable regions in the residual stream of LLMs (arXiv 2409.17113), code reometry"
     public let controls = [RandomInitialization.controlName]
+    public let criteria = [
+        CriterionDefinition("sharpness_median_min", statistic: "sharpness_median", .atLeast, 2.0,
+                            "median sharpness over pairs (final-norm readout)"),
+        CriterionDefinition("sharpness_ratio_to_ri_min", statistic: "sharpness_ratio_to_ri", .atLeast, 1.8,
+                            "median sharpness over the random-init median on the same windows"),
+        CriterionDefinition("dhat_quarter_max", statistic: "dhat_median_0.25", .atMost, 0.2, "median d̂ at α = 0.25"),
+        CriterionDefinition("dhat_three_quarters_min", statistic: "dhat_median_0.75", .atLeast, 0.85, "median d̂ at α = 0.75"),
+        CriterionDefinition("ri_sharpness_median_max", statistic: "ri_sharpness_median", .atMost, 1.3,
+                            "random-init median sharpness (the reference must itself be linear)"),
+    ]
+    public let parameters = [
+        ParameterSpec("steps", .int, "interpolation points S, both ends included (default 21)"),
+        ParameterSpec("writeResidual", .int, "residual index written (default 1, after the first block)"),
+    ]
+    public let sampleRequirement: SampleRequirement? = SampleRequirement(
+        .windows, absolute: 6, reason: "medians over pairs and their bootstrap need at least 5 pairs")
+    public let uncertainty = """
+        Percentile bootstrap over the consecutive pairs; the trained model and its random-init reference are resampled         together (same pairs of the same windows), so the ratio's interval is paired.
+        """
 
     public init() {}
 
@@ -79,10 +102,23 @@ public struct SR1StableRegions: Claim {
             Statistics.median(normedCurves.map { StableRegionProbe.value($0, at: alpha) })
         }
         let quarter = medianDHat(0.25), half = medianDHat(0.5), threeQuarters = medianDHat(0.75)
+        let bootstrap = context.bootstrap(pairs.count)
+        let ownSummary = StableRegionProbe.summarize(curves[.normed] ?? [])
+        func byPair(_ value: ([Double]) -> Double) -> [Double] {
+            var values = [Double](repeating: .nan, count: pairs.count)
+            for (dhat, k) in zip(ownSummary.normalized, ownSummary.kept) { values[k] = value(dhat) }
+            return values
+        }
+        func replicateMedians(_ values: [Double]) -> [Double] {
+            bootstrap.indices.map { drawn in Statistics.medianIgnoringNaN(drawn.map { values[$0] }) }
+        }
+        let quarterByPair = byPair { StableRegionProbe.value($0, at: 0.25) }
+        let threeQuartersByPair = byPair { StableRegionProbe.value($0, at: 0.75) }
         metrics += [
-            Metric("dhat_median_0.25", unit: "d̂", value: quarter),
+            Metric("dhat_median_0.25", unit: "d̂", value: quarter, interval: bootstrap.interval(replicateMedians(quarterByPair), unit: "pairs")),
             Metric("dhat_median_0.5", unit: "d̂", value: half),
-            Metric("dhat_median_0.75", unit: "d̂", value: threeQuarters),
+            Metric("dhat_median_0.75", unit: "d̂", value: threeQuarters,
+                   interval: bootstrap.interval(replicateMedians(threeQuartersByPair), unit: "pairs")),
         ]
         for j in alphas.indices {
             metrics.append(Metric("dhat_mean", layer: j, unit: "d̂ (layer = α index j, α = j/\(steps - 1))",
@@ -93,32 +129,29 @@ public struct SR1StableRegions: Claim {
         let trainedMedian = medians[.normed]!
         let randomCurves = isRandom ? curves
             : try memoizedCurves(RandomInitialization.controlName) { try context.resources.randomInitModel() }
-        let randomSharpness = StableRegionProbe.summarize(randomCurves[.normed] ?? []).sharpness
-        guard !randomSharpness.isEmpty else {
+        let own = StableRegionProbe.PairSharpness(ownSummary, count: pairs.count)
+        let random = StableRegionProbe.PairSharpness(StableRegionProbe.summarize(randomCurves[.normed] ?? []), count: pairs.count)
+        guard random.pairs > 0 else {
             throw ClaimError.insufficientData("SR-1: every random-init pair has d(1) < 1e-6; sample more windows")
         }
-        let randomMedian = Statistics.median(randomSharpness)
+        let randomMedian = random.median
         // Shared with SR-2, which orders the same medians.
         func key(_ model: String) -> String {
             StableRegionProbe.medianKey(model: model, sampling: sampling, seed: context.seed, steps: steps, writeResidual: write)
         }
-        _ = try context.resources.memoized(key(ownName)) { (median: trainedMedian, pairs: normedCurves.count) }
-        _ = try context.resources.memoized(key(RandomInitialization.controlName)) { (median: randomMedian, pairs: randomSharpness.count) }
+        _ = try context.resources.memoized(key(ownName)) { own }
+        _ = try context.resources.memoized(key(RandomInitialization.controlName)) { random }
         let ratio = trainedMedian / randomMedian
+        let ownReplicates = own.replicateMedians(bootstrap), randomReplicates = random.replicateMedians(bootstrap)
+        if let index = metrics.firstIndex(where: { $0.key == "sharpness_median" }) {
+            metrics[index].interval = bootstrap.interval(ownReplicates, unit: "pairs")
+        }
         metrics += [
-            Metric("ri_sharpness_median", unit: "sharpness", value: randomMedian),
-            Metric("sharpness_ratio_to_ri", unit: "ratio", value: ratio),
+            Metric("ri_sharpness_median", unit: "sharpness", value: randomMedian, interval: bootstrap.interval(randomReplicates, unit: "pairs")),
+            Metric("sharpness_ratio_to_ri", unit: "ratio", value: ratio,
+                   interval: bootstrap.interval(zip(ownReplicates, randomReplicates).map { $0 / $1 }, unit: "pairs")),
         ]
-
-        let criteria = [
-            Criterion("median sharpness ≥ 2.0", observed: trainedMedian, passed: trainedMedian >= 2.0),
-            Criterion("median sharpness ≥ 1.8 × random-init median", observed: ratio, passed: ratio >= 1.8),
-            Criterion("median d̂(0.25) ≤ 0.2", observed: quarter, passed: quarter <= 0.2),
-            Criterion("median d̂(0.75) ≥ 0.85", observed: threeQuarters, passed: threeQuarters >= 0.85),
-            Criterion("random-init median sharpness ≤ 1.3 (the reference is linear)", observed: randomMedian,
-                      passed: randomMedian <= 1.3),
-        ]
-        return ClaimOutcome(judging: criteria, metrics: metrics, notes: [
+        return ClaimOutcome(metrics: metrics, notes: [
             "\(pairs.count) consecutive pairs of \(prompts.count) windows of \(prompts.first?.count ?? 0) tokens; "
                 + "S = \(steps); written after residual \(write), read at the final-norm output (gated), pre-norm and KL (recorded)",
             "KL readout median sharpness \(medians[.kl]!), pre-norm \(medians[.prenorm]!)",

@@ -1,4 +1,5 @@
 import Analysis
+import Evidence
 import Engine
 
 /// SR-slice — a 2-D slice through three anchors shows flat regions with sharp boundaries for a
@@ -28,6 +29,19 @@ public struct SR2DSlice: Claim {
     public let title = "A 2-D slice through three anchors shows flat regions with sharp boundaries; random init is a gradient"
     public let source = "Janiak et al. 2024, Characterizing stable regions in the residual stream of LLMs (arXiv 2409.17113), Fig. 1"
     public let controls: [String] = []
+    public let criteria = [
+        CriterionDefinition("plateau_share_difference_min", statistic: "plateau_share_difference", .greaterThan, 0,
+                            "plateau share of the trained model minus that of random-init (same triplets)"),
+    ]
+    public let parameters = [
+        ParameterSpec("triplets", .int, "anchor triplets, three consecutive windows each (default 8)"),
+        ParameterSpec("grid", .int, "grid points per axis G (default 13)"),
+    ]
+    public let sampleRequirement: SampleRequirement? = SampleRequirement(
+        .windows, absolute: 6, reason: "at least two triplets of windows")
+    public let uncertainty = """
+        Percentile bootstrap over the anchor triplets, the trained and random-init slices of a triplet resampled together.
+        """
 
     public init() {}
 
@@ -52,6 +66,7 @@ public struct SR2DSlice: Claim {
         let coordinates = (0..<size).map { -0.25 + 1.5 * Double($0) / Double(size - 1) }
         var metrics: [Metric] = []
         var summaries: [String: (density: Double, plateau: Double)] = [:]
+        var plateaus: [String: [Double]] = [:]
         for (suffix, model) in [("", try context.resources.trainedModel()), ("_ri", try context.resources.randomInitModel())] {
             let probe = try StableRegionProbe(model: model, prompts: Array(prompts.prefix(3 * tripletCount)))
             var slices: [Slice] = []
@@ -61,6 +76,7 @@ public struct SR2DSlice: Claim {
             let density = Statistics.mean(slices.map(\.boundaryDensity))
             let plateau = Statistics.mean(slices.map(\.plateauShare))
             summaries[suffix] = (density, plateau)
+            plateaus[suffix] = slices.map(\.plateauShare)
             metrics += [
                 Metric("boundary_density" + suffix, unit: "fraction of adjacent grid pairs", value: density),
                 Metric("plateau_share" + suffix, unit: "fraction of grid points", value: plateau),
@@ -72,14 +88,17 @@ public struct SR2DSlice: Claim {
             }
         }
         let trained = summaries[""]!, random = summaries["_ri"]!
-        return ClaimOutcome(verdict: .informational, metrics: metrics, criteria: [
-            Criterion("plateau share trained > random-init", observed: trained.plateau - random.plateau,
-                      passed: trained.plateau > random.plateau),
-        ], notes: [
+        let bootstrap = context.bootstrap(tripletCount)
+        let differences = bootstrap.indices.map { drawn in
+            Statistics.mean(drawn.map { plateaus[""]![$0] }) - Statistics.mean(drawn.map { plateaus["_ri"]![$0] })
+        }
+        metrics.append(Metric("plateau_share_difference", unit: "fraction of grid points", value: trained.plateau - random.plateau,
+                              interval: bootstrap.interval(differences, unit: "triplets")))
+        return ClaimOutcome(metrics: metrics, notes: [
             "\(tripletCount) triplets of consecutive windows, \(size)×\(size) grid; boundary density trained \(trained.density), "
                 + "random-init \(random.density); plateau share trained \(trained.plateau), random-init \(random.plateau)",
             "informational: the spec gives no threshold for the slice",
-        ])
+        ], informational: true)
     }
 
     /// The nearest-anchor labels and summaries of one plane through the anchors of three prompts.

@@ -1,4 +1,5 @@
 import Analysis
+import Evidence
 import Engine
 
 /// SR-3 — stable regions align with semantics: prompts with similar endings lie in one region,
@@ -35,6 +36,22 @@ public struct SR3SemanticRegions: Claim {
     public let source = "Janiak et al. 2024, Characterizing stable regions in the residual stream of LLMs (arXiv 2409.17113), App. G"
     public static let shuffledLabels = "shuffled-labels"
     public let controls = [SR3SemanticRegions.shuffledLabels]
+    public let criteria = [
+        CriterionDefinition("median_difference_min", statistic: "median_difference", .greaterThan, 0,
+                            "median sharpness(dissimilar) − median sharpness(similar)"),
+        CriterionDefinition("permutation_p_max", statistic: "permutation_p", .atMost, 0.05,
+                            "one-sided label-permutation p of the median difference"),
+    ]
+    public let parameters = [
+        ParameterSpec("pairs", .int, "pairs per group (default 120)"),
+        ParameterSpec("steps", .int, "interpolation points S (default 21)"),
+        ParameterSpec("permutations", .int, "label permutations of the test (default 2000)"),
+    ]
+    public let sampleRequirement: SampleRequirement? = SampleRequirement(
+        .windows, absolute: 20, reason: "similar pairs need windows that share a last token")
+    public let uncertainty = """
+        The median difference: percentile bootstrap over the pairs, stratified by group (similar and dissimilar pairs         resampled separately). The permutation p: the Clopper–Pearson interval of its Monte Carlo estimate (the count         of permutations at least as extreme, out of the permutations run).
+        """
 
     public init() {}
 
@@ -77,6 +94,18 @@ public struct SR3SemanticRegions: Claim {
             if Statistics.median(b) - Statistics.median(a) >= difference { atLeast += 1 }
         }
         let p = Double(atLeast + 1) / Double(permutations + 1)
+        let level = context.resampling.level
+        // The Monte Carlo p's interval: (atLeast + 1) of (permutations + 1), the observed labelling counted.
+        let pInterval = ExactIntervals.binomial(successes: atLeast + 1, trials: permutations + 1, level: level,
+                                                sampleSize: summary.sharpness.count, unit: "permutations")
+        // The difference's interval: each group's pairs resampled on their own.
+        let similarBootstrap = Bootstrap(sampleCount: similarSharpness.count, settings: context.resampling, seed: context.seed)
+        let dissimilarBootstrap = Bootstrap(sampleCount: dissimilarSharpness.count, settings: context.resampling, seed: context.seed &+ 1)
+        let replicateDifferences = zip(similarBootstrap.indices, dissimilarBootstrap.indices).map { a, b in
+            Statistics.medianIgnoringNaN(b.map { dissimilarSharpness[$0] }) - Statistics.medianIgnoringNaN(a.map { similarSharpness[$0] })
+        }
+        let differenceInterval = Bootstrap.percentileInterval(replicateDifferences, level: level,
+                                                              sampleSize: summary.sharpness.count, unit: "pairs (stratified)")
 
         var metrics: [Metric] = []
         for (name, values) in [("similar", similarSharpness), ("dissimilar", dissimilarSharpness)] {
@@ -90,16 +119,12 @@ public struct SR3SemanticRegions: Claim {
             ]
         }
         metrics += [
-            Metric("median_difference", unit: "sharpness", value: difference),
-            Metric("permutation_p", unit: "p", value: p),
+            Metric("median_difference", unit: "sharpness", value: difference, interval: differenceInterval),
+            Metric("permutation_p", unit: "p", value: p, interval: pInterval),
             Metric("pool_windows", unit: "windows", value: Double(pool.count)),
             Metric("windows_run", unit: "windows", value: Double(measured.windowsRun)),
         ]
-        let criteria = [
-            Criterion("median sharpness(similar) < median sharpness(dissimilar)", observed: difference, passed: difference > 0),
-            Criterion("label-permutation p ≤ 0.05 (one-sided)", observed: p, passed: p <= 0.05),
-        ]
-        return ClaimOutcome(judging: criteria, metrics: metrics, notes: [
+        return ClaimOutcome(metrics: metrics, notes: [
             "pool of \(pool.count) windows (\(measured.windowsRun) run); \(similar.count) same-last-token pairs over "
                 + "\(Set(similar.map { pool[$0.0].last! }).count) distinct last tokens, \(dissimilar.count) dissimilar consecutive pairs; S = \(steps)",
         ] + (context.subject == .control(Self.shuffledLabels) ? ["labels permuted once (seeded) before the statistics"] : []))

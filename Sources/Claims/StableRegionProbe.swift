@@ -185,17 +185,40 @@ struct StableRegionProbe {
         "SR/median/\(model)/\(sampling.corpus)/\(sampling.count)/\(sampling.tokens)/\(seed)/S\(steps)/w\(writeResidual)"
     }
 
-    /// Median sharpness of consecutive pairs (0,1), (1,2), … of `prompts` on `model`: SR-1's
-    /// headline number, also SR-1's in-run random-init reference and SR-2's per-model value.
-    static func medianSharpness(model: LanguageModel, prompts: [[Int]], steps: Int,
-                                writeResidual: Int = 1) throws -> (median: Double, pairs: Int) {
+    /// The sharpness of each consecutive pair (0,1), (1,2), … of a model's windows, NaN where the
+    /// pair was dropped (d(1) < 1e-6): indexed by pair, so a bootstrap can resample pairs.
+    struct PairSharpness: Sendable {
+        var byPair: [Double]
+        var kept: [Double] { byPair.filter { !$0.isNaN } }
+        var median: Double { Statistics.median(kept) }
+        var pairs: Int { kept.count }
+
+        init(byPair: [Double]) { self.byPair = byPair }
+
+        /// From a summary over `count` pairs (``StableRegionProbe/summarize(_:)``).
+        init(_ summary: (sharpness: [Double], normalized: [[Double]], kept: [Int]), count: Int) {
+            var byPair = [Double](repeating: .nan, count: count)
+            for (value, k) in zip(summary.sharpness, summary.kept) { byPair[k] = value }
+            self.byPair = byPair
+        }
+
+        /// The median over the kept pairs among each bootstrap replicate's drawn pairs.
+        func replicateMedians(_ bootstrap: Bootstrap) -> [Double] {
+            bootstrap.indices.map { drawn in Statistics.medianIgnoringNaN(drawn.map { byPair[$0] }) }
+        }
+    }
+
+    /// The per-pair sharpness of consecutive pairs (0,1), (1,2), … of `prompts` on `model`: SR-1's
+    /// headline numbers, also SR-1's in-run random-init reference and SR-2's per-model values.
+    static func pairSharpness(model: LanguageModel, prompts: [[Int]], steps: Int,
+                              writeResidual: Int = 1) throws -> PairSharpness {
         let probe = try StableRegionProbe(model: model, prompts: prompts, writeResidual: writeResidual)
         let pairs = (0 ..< prompts.count - 1).map { ($0, $0 + 1) }
         let curves = try probe.curves(pairs: pairs, alphas: grid(steps), readouts: [.normed])
-        let sharpness = summarize(curves[.normed] ?? []).sharpness
-        guard !sharpness.isEmpty else {
+        let result = PairSharpness(summarize(curves[.normed] ?? []), count: pairs.count)
+        guard result.pairs > 0 else {
             throw ClaimError.insufficientData("every pair has d(1) < \(minimumEndpointDistance); sample more windows")
         }
-        return (Statistics.median(sharpness), sharpness.count)
+        return result
     }
 }

@@ -23,13 +23,15 @@ extension ClaimContext {
         return try resources.memoized(key) {
             let text = try resources.corpusText(sampling.corpus)
             let tokenizer = try resources.tokenizer()
+            let format = resources.corpusFormat(sampling.corpus)
             switch rule {
             case .paragraphs:
-                return try CorpusSampling.paragraphs(text, tokenizer: tokenizer, count: sampling.count, tokens: sampling.tokens)
+                return try CorpusSampling.paragraphs(text, tokenizer: tokenizer, count: sampling.count, tokens: sampling.tokens, format: format)
             case .chunks:
-                return try CorpusSampling.chunks(text, tokenizer: tokenizer, count: sampling.count, tokens: sampling.tokens)
+                return try CorpusSampling.chunks(text, tokenizer: tokenizer, count: sampling.count, tokens: sampling.tokens, format: format)
             case .windows:
-                return try CorpusSampling.windows(text, tokenizer: tokenizer, count: sampling.count, tokens: sampling.tokens, seed: seed)
+                return try CorpusSampling.windows(text, tokenizer: tokenizer, count: sampling.count, tokens: sampling.tokens, seed: seed,
+                                                  format: format)
             }
         }
     }

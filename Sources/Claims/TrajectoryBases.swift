@@ -25,8 +25,18 @@ struct TrajectoryBases: Sendable {
     /// D, the model width.
     var width: Int { states.first?.columns ?? 0 }
 
+    /// How each layer's basis is computed.
+    enum Decomposition {
+        /// The thin SVD of X(t) (LAPACK dgesdd): the point estimates.
+        case svd
+        /// The eigendecomposition of the Gram matrix X(t)ᵀX(t) (dsyevd), half the cost of the SVD;
+        /// σ² are its eigenvalues, so a σᵢ far below σ₁ carries a relative error near ε·σ₁²/σᵢ².
+        /// Used for the jackknife refits, whose spread dwarfs that.
+        case gram
+    }
+
     /// Computes the SVD of every layer and aligns the bases; needs N ≥ D so each basis spans ℝ^D.
-    init(states: [Matrix], claim: String) throws {
+    init(states: [Matrix], claim: String, decomposition: Decomposition = .svd) throws {
         guard let first = states.first else {
             throw ClaimError.insufficientData("\(claim): no trajectory points (the model has no blocks)")
         }
@@ -35,10 +45,19 @@ struct TrajectoryBases: Sendable {
         var rawBases: [Matrix] = []
         singularValues = []
         for x in states {
-            // X = U Σ Vᵀ, so Xᵀ = V Σ Uᵀ: the rows of Vᵀ are the left singular vectors of M(t) = Xᵀ.
-            let svd = try x.singularValueDecomposition()
-            rawBases.append(svd.vt)
-            singularValues.append(svd.singularValues)
+            switch decomposition {
+            case .svd:
+                // X = U Σ Vᵀ, so Xᵀ = V Σ Uᵀ: the rows of Vᵀ are the left singular vectors of M(t) = Xᵀ.
+                let svd = try x.singularValueDecomposition()
+                rawBases.append(svd.vt)
+                singularValues.append(svd.singularValues)
+            case .gram:
+                let eigen = try Matrix.product(x, x, transposeLeft: true).symmetricEigendecomposition()
+                let d = x.columns
+                // Eigenvalues ascend: the basis rows are the eigenvector columns in reverse order.
+                rawBases.append(eigen.vectors.transposed().rows(at: (0..<d).reversed()))
+                singularValues.append((0..<d).reversed().map { max(0, eigen.values[$0]).squareRoot() })
+            }
         }
         aligned = [rawBases[0]]
         alignedSingularValues = [singularValues[0]]
@@ -252,5 +271,116 @@ extension ClaimContext {
         let key = "lot-residuals/\(modelTag)/\(sampling.corpus)/\(sampling.count)/\(sampling.tokens)"
         let pairs = try resources.memoized(key) { TrajectoryResiduals.aggregates(bases) }
         return (bases, pairs)
+    }
+}
+
+extension TrajectoryResiduals {
+    /// A2 = ln(mean_i σ_i²) of every pair t < t₂, computed in the aligned basis of t₂: since ψ(t₂) is
+    /// orthonormal, δ·ψ(t₂)ᵀ = C(t₂) − C(t)·diag(σ(t₂)/σ(t)) with C(t) = X(t)·ψ(t)ᵀ, and the total
+    /// variance Σ_i σ_i² is the same in either basis. One GEMM per layer instead of one per pair;
+    /// equal to ``aggregates(_:including:)``'s A2 up to rounding. `[t − 1][t₂ − t − 1]`.
+    static func rotatedA2(_ bases: TrajectoryBases) -> [[Double]] {
+        let layers = bases.layerCount, n = bases.sampleCount, d = bases.width
+        let coordinates = (1...layers).map { bases.coordinates(bases.states[$0 - 1], layer: $0) }
+        return (1..<max(1, layers)).map { t in
+            let from = bases.alignedSingularValues[t - 1]
+            return ((t + 1)...layers).map { t2 in
+                let to = bases.alignedSingularValues[t2 - 1]
+                let scale = (0..<d).map { from[$0] > 0 ? to[$0] / from[$0] : 1 }
+                // Row-major sweeps: per column, Σe and Σe² of e = C(t₂) − C(t)·scale.
+                var sums = [Double](repeating: 0, count: d), squares = sums
+                coordinates[t - 1].storage.withUnsafeBufferPointer { c in
+                    coordinates[t2 - 1].storage.withUnsafeBufferPointer { c2 in
+                        for r in 0..<n {
+                            let row = r * d
+                            for i in 0..<d {
+                                let e = c2[row + i] - c[row + i] * scale[i]
+                                sums[i] += e
+                                squares[i] += e * e
+                            }
+                        }
+                    }
+                }
+                var total = 0.0
+                for i in 0..<d { total += (squares[i] - sums[i] * sums[i] / Double(n)) / Double(n - 1) }
+                return log(total / Double(d))
+            }
+        }
+    }
+}
+
+/// One leave-one-group-out refit of the Lines-of-Thought trajectories (claims spec §0.8: the
+/// SVD-based checks use a delete-a-group jackknife): everything LoT-1, LoT-3, LoT-5 and the
+/// singular-vector angles derive from their bases, recomputed without one group of trajectories.
+struct TrajectoryReplicate: Sendable {
+    /// σ(t) per layer, descending.
+    var singularValues: [[Double]]
+    /// The full aggregates (A1, A2, A3) of every τ = 1 pair, in t order.
+    var steps: [TrajectoryResiduals.PairAggregates]
+    /// A2 of every pair, `[t − 1][t₂ − t − 1]` (``TrajectoryResiduals/rotatedA2(_:)``).
+    var a2: [[Double]]
+    /// The last τ = 1 step with the final-norm output as the last point (LoT-5's HF convention).
+    var lastStepHF: TrajectoryResiduals.PairAggregates?
+    /// The first four aligned singular vectors of each layer (rows), for the angles.
+    var leading: [Matrix]
+
+    /// The pairs of ``a2`` with the τ = 1 ones carrying their full aggregates, as the point
+    /// estimate's list: what the fits of LoT-3 and LoT-5 read.
+    var pairs: [TrajectoryResiduals.PairAggregates] {
+        var result: [TrajectoryResiduals.PairAggregates] = []
+        for (row, values) in a2.enumerated() {
+            let t = row + 1
+            for (offset, value) in values.enumerated() {
+                let t2 = t + offset + 1
+                if t2 == t + 1, let step = steps.first(where: { $0.t == t }) {
+                    result.append(step)
+                } else {
+                    result.append(.init(t: t, t2: t2, a1: .nan, a2: value, a2MeanLog: .nan, a3: .nan))
+                }
+            }
+        }
+        return result
+    }
+}
+
+extension ClaimContext {
+    /// The delete-a-group jackknife of the LoT trajectories of this subject's model: G refits of
+    /// the bases, each without one group of trajectories, shared (memoized) by every LoT check.
+    func trajectoryJackknife(claim: String) throws -> (jackknife: GroupJackknife, replicates: [TrajectoryReplicate]) {
+        let sampling = try requireSampling(claim)
+        let states = try lastPositionStates(.chunks)
+        let jackknife = self.jackknife(states.sampleCount)
+        let key = "lot-jackknife/\(modelTag)/\(sampling.corpus)/\(sampling.count)/\(sampling.tokens)/\(resampling.groups)/\(seed)"
+        let replicates = try resources.memoized(key) {
+            let layers = states.blockCount
+            return try TrajectoryBases.jackknife(Array(states.residual.dropFirst()), jackknife, claim: claim) { bases, kept in
+                let steps = TrajectoryResiduals.aggregates(bases) { $1 - $0 == 1 }
+                let hf = try bases.replacingLastPoint(with: states.finalNorm.rows(at: kept), claim: claim)
+                let last = TrajectoryResiduals.aggregates(hf) { $1 == layers && $1 - $0 == 1 }.first
+                return TrajectoryReplicate(singularValues: bases.singularValues, steps: steps,
+                                           a2: TrajectoryResiduals.rotatedA2(bases), lastStepHF: last,
+                                           leading: bases.aligned.map { $0.rows(at: 0..<min(4, $0.rows)) })
+            }
+        }
+        return (jackknife, replicates)
+    }
+}
+
+extension TrajectoryBases {
+    /// For each jackknife group g: the bases of `trajectory` (`[t − 1]` = X(t)) refitted without the
+    /// group's rows (Gram eigendecomposition), and `derive(bases, kept rows)`. Two groups at a time.
+    static func jackknife<T: Sendable>(_ trajectory: [Matrix], _ jackknife: GroupJackknife, claim: String,
+                                       derive: (TrajectoryBases, [Int]) throws -> T) throws -> [T] {
+        // Each worker runs single-threaded BLAS so the refits are bit-reproducible whatever the scheduling.
+        let results = BLASThreads.withSingleThread {
+            Parallel.map(jackknife.groups.count, workers: 2) { g -> Result<T, any Error> in
+                Result {
+                    let kept = jackknife.kept(g)
+                    return try derive(try TrajectoryBases(states: trajectory.map { $0.rows(at: kept) }, claim: claim,
+                                                          decomposition: .gram), kept)
+                }
+            }
+        }
+        return try results.map { try $0.get() }
     }
 }

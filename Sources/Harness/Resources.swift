@@ -18,7 +18,7 @@ public enum EngineResources {
             if let hit = cache[key] { return hit }
             let resources = ModelResources(
                 modelURL: suite.model.path,
-                corpora: suite.corpora.mapValues(\.path),
+                corpora: suite.corpora.mapValues(\.path), formats: suite.corpora.mapValues(\.format),
                 randomInitialization: RandomInitialization(seed: suite.randomInit?.seed ?? 1, std: suite.randomInit?.std ?? 0.02))
             cache[key] = resources
             return resources

@@ -1,5 +1,8 @@
+import Analysis
 import Claims
+import Evidence
 import Foundation
+import GGUF
 import Recording
 import Yams
 
@@ -20,6 +23,8 @@ public struct Suite: Sendable, Equatable {
         public var declaredPath: String
         public var sha256: String
         public var path: URL
+        /// How the file lays out its text (`format:`, default `plain`).
+        public var format: CorpusFormat = .plain
     }
 
     /// How the random-init control draws weights.
@@ -38,15 +43,25 @@ public struct Suite: Sendable, Equatable {
     /// One claim to run.
     public struct ClaimRun: Sendable, Equatable {
         public var id: String
+        /// Distinguishes a second run of the same claim in one suite (e.g. on another corpus): its results
+        /// are recorded as `<id>@<variant>`.
+        public var variant: String?
         /// Line of the `id:` key, for errors that refer back to the suite.
         public var line: Int
         public var corpus: String?
         public var sequenceCount: Int?
+        /// `sampling: {count: minimum}`: the check's own minimum for the model's width (resolved at load).
+        public var countIsMinimum = false
         public var tokensPerSequence: Int?
         public var seed: UInt64
         /// The `params:` block plus `corpus`, `sequences` and `tokens` from the claim's corpus and sampling.
         public var parameters: ClaimParameters
         public var controls: [Control]
+        /// Threshold overrides by criterion name (the suite's top-level `criteria:` block), each with its reason.
+        public var overrides: [String: ThresholdOverride] = [:]
+
+        /// The id its results are recorded under: `TD-1`, or `TD-1@walden` for a variant.
+        public var recordedID: String { variant.map { "\(id)@\($0)" } ?? id }
     }
 
     public var name: String
@@ -56,6 +71,8 @@ public struct Suite: Sendable, Equatable {
     public var corpora: [String: Corpus]
     public var seed: UInt64
     public var randomInit: RandomInit?
+    /// Coverage, replicates and jackknife groups of every interval (`resampling:`; defaults 0.95, 1000, 10).
+    public var resampling: ResamplingSettings
     public var claims: [ClaimRun]
     /// SHA-256 of the canonical serialization (independent of formatting, comments and key order).
     public var sha256: String
@@ -66,13 +83,16 @@ public struct Suite: Sendable, Equatable {
     ///   - corporaRoots: folders relative corpus paths are looked up in, in order.
     ///   - modelsDirectory: where `model.file` is looked up.
     ///   - modelOverride: a model file to use instead (`--model`); the suite's file need not exist then.
-    public static func load(_ url: URL, corporaRoots: [URL], modelsDirectory: URL, modelOverride: URL? = nil) throws(SuiteError) -> Suite {
+    ///   - registry: the claims whose parameters, controls, criteria and sample minimums the suite is
+    ///     checked against; an unknown claim, parameter, control or criterion is an error naming the line.
+    public static func load(_ url: URL, corporaRoots: [URL], modelsDirectory: URL, modelOverride: URL? = nil,
+                            registry: ClaimRegistry = ClaimCatalog.registry) throws(SuiteError) -> Suite {
         let text: String
         do { text = try String(contentsOf: url, encoding: .utf8) } catch {
             throw SuiteError(path: url.path, line: nil, key: nil, message: "cannot read the suite file; suites live in Suites/<name>.yaml")
         }
         return try SuiteParser(path: url, corporaRoots: corporaRoots, modelsDirectory: modelsDirectory,
-                               modelOverride: modelOverride).parse(text)
+                               modelOverride: modelOverride, registry: registry).parse(text)
     }
 }
 
@@ -94,6 +114,10 @@ struct SuiteParser {
     let corporaRoots: [URL]
     let modelsDirectory: URL
     let modelOverride: URL?
+    let registry: ClaimRegistry
+
+    /// The generator names `random_init.rng` may give: the one this build implements.
+    static let knownGenerators = [RandomInitialization.generator]
 
     func parse(_ text: String) throws(SuiteError) -> Suite {
         let root: Node
@@ -107,7 +131,8 @@ struct SuiteParser {
         } catch {
             throw fail(nil, nil, "not YAML: \(error)")
         }
-        let top = try mapping(root, key: "(top level)", allowed: ["suite", "model", "corpora", "seed", "random_init", "claims"])
+        let top = try mapping(root, key: "(top level)", allowed: ["suite", "model", "corpora", "seed", "random_init",
+                                                                   "resampling", "criteria", "claims"])
         let name = try string(try required(top, "suite", in: root, keyPath: "suite"), key: "suite")
         let modelNode = try required(top, "model", in: root, keyPath: "model")
         let model = try parseModel(modelNode)
@@ -121,18 +146,22 @@ struct SuiteParser {
         }
         let seed = try unsigned(try required(top, "seed", in: root, keyPath: "seed"), key: "seed")
         let randomInit = try top["random_init"].map { node throws(SuiteError) in try parseRandomInit(node) }
+        let resampling = try top["resampling"].map { node throws(SuiteError) in try parseResampling(node) } ?? .standard
         let claimsNode = try required(top, "claims", in: root, keyPath: "claims")
         guard case .sequence(let claimNodes) = claimsNode else { throw typeError(claimsNode, "claims", "a list of claims") }
+        guard !claimNodes.isEmpty else { throw fail(claimsNode, "claims", "the list is empty: a suite must run at least one claim") }
         var claims: [Suite.ClaimRun] = []
         for (index, node) in claimNodes.enumerated() {
             let claim = try parseClaim(node, index: index, suiteSeed: seed, corpora: corpora)
-            if claims.contains(where: { $0.id == claim.id }) {
-                throw fail(node, "claims[\(index)].id", "claim \(claim.id) is listed twice")
+            if claims.contains(where: { $0.recordedID == claim.recordedID }) {
+                throw fail(node, "claims[\(index)].id", "claim \(claim.recordedID) is listed twice (give the second one a distinct `variant:`)")
             }
             claims.append(claim)
         }
+        if let criteriaNode = top["criteria"] { try parseOverrides(criteriaNode, into: &claims) }
+        try checkSampleMinimums(&claims, model: model, nodes: Array(claimNodes))
         var suite = Suite(name: name, file: path, model: model, corpora: corpora, seed: seed, randomInit: randomInit,
-                          claims: claims, sha256: "")
+                          resampling: resampling, claims: claims, sha256: "")
         suite.sha256 = SHA256.hex(SuiteCanonicalForm.serialize(suite))
         return suite
     }
@@ -162,7 +191,7 @@ struct SuiteParser {
 
     private func parseCorpus(_ name: String, _ node: Node) throws(SuiteError) -> Suite.Corpus {
         let key = "corpora.\(name)"
-        let fields = try mapping(node, key: key, allowed: ["path", "sha256"])
+        let fields = try mapping(node, key: key, allowed: ["path", "sha256", "format"])
         let pathNode = try required(fields, "path", in: node, keyPath: "\(key).path")
         let declared = try string(pathNode, key: "\(key).path")
         let sha = try sha256(try required(fields, "sha256", in: node, keyPath: "\(key).sha256"), key: "\(key).sha256")
@@ -172,7 +201,15 @@ struct SuiteParser {
             let roots = corporaRoots.map { $0.standardizedFileURL.path }.joined(separator: " or ")
             throw fail(pathNode, "\(key).path", "corpus \(declared) (sha256 \(sha.prefix(12))…) not found; put it under \(roots) (see shared/corpora/README.md) or give an absolute path")
         }
-        return Suite.Corpus(name: name, declaredPath: declared, sha256: sha, path: found)
+        var format = CorpusFormat.plain
+        if let formatNode = fields["format"] {
+            let text = try string(formatNode, key: "\(key).format")
+            guard let parsed = CorpusFormat(rawValue: text) else {
+                throw fail(formatNode, "\(key).format", "'\(text)' is not one of \(CorpusFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            format = parsed
+        }
+        return Suite.Corpus(name: name, declaredPath: declared, sha256: sha, path: found, format: format)
     }
 
     private func parseRandomInit(_ node: Node) throws(SuiteError) -> Suite.RandomInit {
@@ -182,21 +219,131 @@ struct SuiteParser {
         guard let std = stdNode.float ?? stdNode.int.map(Double.init), std > 0 else {
             throw typeError(stdNode, "random_init.std", "a positive number")
         }
-        let rng = try fields["rng"].map { value throws(SuiteError) in try string(value, key: "random_init.rng") } ?? "pcg64-boxmuller"
+        let rng = try fields["rng"].map { value throws(SuiteError) in try string(value, key: "random_init.rng") }
+            ?? RandomInitialization.generator
+        guard Self.knownGenerators.contains(rng) else {
+            throw fail(fields["rng"], "random_init.rng", "unknown generator '\(rng)' (this build implements: \(Self.knownGenerators.joined(separator: ", ")))")
+        }
         return Suite.RandomInit(seed: seed, std: std, rng: rng)
+    }
+
+    private func parseResampling(_ node: Node) throws(SuiteError) -> ResamplingSettings {
+        let fields = try mapping(node, key: "resampling", allowed: ["level", "replicates", "groups"])
+        var settings = ResamplingSettings.standard
+        if let levelNode = fields["level"] {
+            guard let level = levelNode.float ?? levelNode.int.map(Double.init), level > 0.5, level < 1 else {
+                throw typeError(levelNode, "resampling.level", "a coverage between 0.5 and 1 (e.g. 0.95)")
+            }
+            settings.level = level
+        }
+        if let replicatesNode = fields["replicates"] {
+            let replicates = try positive(replicatesNode, key: "resampling.replicates")
+            guard replicates >= 100 else {
+                throw fail(replicatesNode, "resampling.replicates", "\(replicates) bootstrap replicates cannot place a percentile interval's ends; use at least 100 (1000 is the default)")
+            }
+            settings.replicates = replicates
+        }
+        if let groupsNode = fields["groups"] {
+            let groups = try positive(groupsNode, key: "resampling.groups")
+            guard groups >= 5 else {
+                throw fail(groupsNode, "resampling.groups", "a delete-a-group jackknife needs at least 5 groups (10 is the default)")
+            }
+            settings.groups = groups
+        }
+        return settings
+    }
+
+    /// `criteria: {CLAIM: {criterion_name: {value: 4.0, reason: "…"}}}`: every claim and criterion
+    /// must exist and every override must say why.
+    private func parseOverrides(_ node: Node, into claims: inout [Suite.ClaimRun]) throws(SuiteError) {
+        guard case .mapping(let entries) = node else { throw typeError(node, "criteria", "a mapping of claim ids") }
+        for (claimNode, criteriaNode) in entries {
+            let claimID = try string(claimNode, key: "criteria")
+            let indices = claims.indices.filter { claims[$0].id == claimID }
+            guard !indices.isEmpty, let claim = registry.claim(claimID) else {
+                throw fail(claimNode, "criteria.\(claimID)", "the suite runs no claim '\(claimID)' (it runs: \(claims.map(\.id).joined(separator: ", ")))")
+            }
+            guard case .mapping(let items) = criteriaNode else { throw typeError(criteriaNode, "criteria.\(claimID)", "a mapping of criterion names") }
+            for (nameNode, valueNode) in items {
+                let name = try string(nameNode, key: "criteria.\(claimID)")
+                let key = "criteria.\(claimID).\(name)"
+                guard let definition = claim.criteria.first(where: { $0.name == name }) else {
+                    throw fail(nameNode, key, "\(claimID) has no criterion '\(name)' (it has: \(claim.criteria.map(\.name).joined(separator: ", ")))")
+                }
+                let fields = try mapping(valueNode, key: key, allowed: ["value", "reason"])
+                let value = try required(fields, "value", in: valueNode, keyPath: "\(key).value")
+                guard let threshold = value.float ?? value.int.map(Double.init), threshold.isFinite else {
+                    throw typeError(value, "\(key).value", "a number (the new threshold)")
+                }
+                guard let reasonNode = fields["reason"] else {
+                    throw fail(valueNode, "\(key).reason", "an override must give its reason (`reason: \"…\"`)")
+                }
+                let reason = try string(reasonNode, key: "\(key).reason").trimmingCharacters(in: .whitespacesAndNewlines)
+                guard !reason.isEmpty else { throw fail(reasonNode, "\(key).reason", "the reason is empty; say why the threshold differs for this model") }
+                for index in indices {
+                    claims[index].overrides[name] = ThresholdOverride(value: threshold, reason: reason, original: definition.threshold)
+                }
+            }
+        }
+    }
+
+    /// Refuses a sampling count below a check's minimum, for the suite's model width, and resolves
+    /// `count: minimum` to that minimum.
+    private func checkSampleMinimums(_ claims: inout [Suite.ClaimRun], model: Suite.Model, nodes: [Node]) throws(SuiteError) {
+        let width = Self.modelWidth(model.path)
+        for (index, claimRun) in claims.enumerated() {
+            let key = "claims[\(index)].sampling.count"
+            if claimRun.countIsMinimum {
+                guard let requirement = registry.claim(claimRun.id)?.sampleRequirement else {
+                    throw fail(nodes[index], key, "\(claimRun.id) states no minimum sample size; give a number")
+                }
+                guard requirement.perWidth == 0 || width != nil else {
+                    throw fail(nodes[index], key, "`count: minimum` needs the model's width, and \(model.path.path) cannot be read as a GGUF")
+                }
+                claims[index].sequenceCount = requirement.minimum(modelWidth: width ?? 0)
+                continue
+            }
+            guard let claim = registry.claim(claimRun.id), let requirement = claim.sampleRequirement else { continue }
+            guard let count = claimRun.sequenceCount else {
+                throw fail(nodes[index], "claims[\(index)].sampling", "\(claim.id) samples a corpus: give `corpus:` and `sampling: {count: …, tokens: …}`")
+            }
+            let minimum = requirement.minimum(modelWidth: width ?? 0)
+            guard count >= minimum else {
+                var node: Node? = nodes[index]
+                if case .mapping(let fields) = nodes[index], let sampling = fields["sampling"] { node = sampling }
+                throw fail(node, key, "\(claim.id) needs at least \(minimum) sequences\(requirement.perWidth > 0 ? " for this model (D = \(width ?? 0))" : ""), got \(count): \(requirement.reason)")
+            }
+        }
+    }
+
+    /// The model's width from its GGUF header, nil when it cannot be read (the run reports that file's error).
+    static func modelWidth(_ url: URL) -> Int? {
+        guard let file = try? GGUFFile(contentsOf: url), case .string(let arch)? = file.metadata["general.architecture"] else { return nil }
+        return try? file.metadata.int(arch + ".embedding_length")
     }
 
     private func parseClaim(_ node: Node, index: Int, suiteSeed: UInt64, corpora: [String: Suite.Corpus]) throws(SuiteError) -> Suite.ClaimRun {
         let key = "claims[\(index)]"
-        let fields = try mapping(node, key: key, allowed: ["id", "corpus", "sampling", "seed", "params", "controls"])
+        let fields = try mapping(node, key: key, allowed: ["id", "variant", "corpus", "sampling", "seed", "params", "controls"])
         let idNode = try required(fields, "id", in: node, keyPath: "\(key).id")
         let id = try string(idNode, key: "\(key).id")
+        guard let claim = registry.claim(id) else {
+            let known = registry.ids.isEmpty ? "this build registers no claims" : "known: \(registry.ids.joined(separator: ", "))"
+            throw fail(idNode, "\(key).id", "unknown claim '\(id)' (\(known))")
+        }
         var parameters: [String: ParameterValue] = [:]
         if let paramsNode = fields["params"] {
             guard case .mapping(let entries) = paramsNode else { throw typeError(paramsNode, "\(key).params", "a mapping") }
             for (keyNode, valueNode) in entries {
                 let name = try string(keyNode, key: "\(key).params")
-                parameters[name] = try parameter(valueNode, key: "\(key).params.\(name)")
+                let paramKey = "\(key).params.\(name)"
+                guard let spec = claim.parameters.first(where: { $0.name == name }) else {
+                    let known = claim.parameters.isEmpty ? "it takes none" : "it takes: \(claim.parameters.map(\.name).joined(separator: ", "))"
+                    throw fail(keyNode, paramKey, "\(id) has no parameter '\(name)' (\(known))")
+                }
+                let value = try parameter(valueNode, key: paramKey)
+                guard spec.kind.accepts(value) else { throw typeError(valueNode, paramKey, spec.kind.spelling) }
+                parameters[name] = value
             }
         }
         var corpusName: String?
@@ -209,12 +356,20 @@ struct SuiteParser {
         }
         var count: Int?
         var tokens: Int?
+        var countIsMinimum = false
         if let samplingNode = fields["sampling"] {
             let sampling = try mapping(samplingNode, key: "\(key).sampling", allowed: ["count", "tokens"])
-            count = try positive(try required(sampling, "count", in: samplingNode, keyPath: "\(key).sampling.count"), key: "\(key).sampling.count")
+            let countNode = try required(sampling, "count", in: samplingNode, keyPath: "\(key).sampling.count")
+            if case .scalar(let scalar) = countNode, scalar.string == "minimum" {
+                // Resolved against the model's width once the model is known (checkSampleMinimums).
+                countIsMinimum = true
+            } else {
+                count = try positive(countNode, key: "\(key).sampling.count")
+            }
             tokens = try positive(try required(sampling, "tokens", in: samplingNode, keyPath: "\(key).sampling.tokens"), key: "\(key).sampling.tokens")
         }
-        for (name, value) in [("corpus", corpusName.map(ParameterValue.string)), ("sequences", count.map(ParameterValue.int)),
+        let sequences = countIsMinimum ? ParameterValue.string("minimum") : count.map(ParameterValue.int)
+        for (name, value) in [("corpus", corpusName.map(ParameterValue.string)), ("sequences", sequences),
                               ("tokens", tokens.map(ParameterValue.int))] {
             guard let value else { continue }
             if parameters[name] != nil {
@@ -228,24 +383,40 @@ struct SuiteParser {
             guard case .sequence(let items) = controlsNode else { throw typeError(controlsNode, "\(key).controls", "a list of controls") }
             for (controlIndex, item) in items.enumerated() {
                 let controlKey = "\(key).controls[\(controlIndex)]"
-                if case .scalar = item {
-                    controls.append(Suite.Control(name: try string(item, key: controlKey), expect: .refuted))
-                    continue
-                }
-                let controlFields = try mapping(item, key: controlKey, allowed: ["name", "expect"])
-                let name = try string(try required(controlFields, "name", in: item, keyPath: "\(controlKey).name"), key: "\(controlKey).name")
+                var name: String
                 var expect = Verdict.refuted
-                if let expectNode = controlFields["expect"] {
-                    let text = try string(expectNode, key: "\(controlKey).expect")
-                    guard let verdict = Verdict(rawValue: text), verdict == .refuted || verdict == .supported || verdict == .informational else {
-                        throw fail(expectNode, "\(controlKey).expect", "'\(text)' is not one of refuted, supported, informational")
+                if case .scalar = item {
+                    name = try string(item, key: controlKey)
+                } else {
+                    let controlFields = try mapping(item, key: controlKey, allowed: ["name", "expect"])
+                    name = try string(try required(controlFields, "name", in: item, keyPath: "\(controlKey).name"), key: "\(controlKey).name")
+                    if let expectNode = controlFields["expect"] {
+                        let text = try string(expectNode, key: "\(controlKey).expect")
+                        let allowed: [Verdict] = [.refuted, .supported, .inconclusive, .informational]
+                        guard let verdict = Verdict(rawValue: text), allowed.contains(verdict) else {
+                            throw fail(expectNode, "\(controlKey).expect", "'\(text)' is not one of \(allowed.map(\.rawValue).joined(separator: ", "))")
+                        }
+                        expect = verdict
                     }
-                    expect = verdict
+                }
+                guard claim.controls.contains(name) else {
+                    throw fail(item, controlKey, "\(id) has no control '\(name)' (it knows: \(claim.controls.joined(separator: ", ")))")
+                }
+                guard !controls.contains(where: { $0.name == name }) else {
+                    throw fail(item, controlKey, "control '\(name)' is listed twice for \(id)")
                 }
                 controls.append(Suite.Control(name: name, expect: expect))
             }
         }
-        return Suite.ClaimRun(id: id, line: idNode.mark?.line ?? 0, corpus: corpusName, sequenceCount: count,
+        let variant = try fields["variant"].map { value throws(SuiteError) -> String in
+            let text = try string(value, key: "\(key).variant")
+            guard !text.isEmpty, text.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
+                throw fail(value, "\(key).variant", "'\(text)' must be a short name of letters, digits, - and _")
+            }
+            return text
+        }
+        return Suite.ClaimRun(id: id, variant: variant, line: idNode.mark?.line ?? 0, corpus: corpusName,
+                              sequenceCount: count, countIsMinimum: countIsMinimum,
                               tokensPerSequence: tokens, seed: seed, parameters: ClaimParameters(parameters), controls: controls)
     }
 
@@ -341,21 +512,27 @@ enum SuiteCanonicalForm {
         var fields: [(String, String)] = [
             ("suite", quote(suite.name)),
             ("model", object([("file", quote(suite.model.file)), ("package", quote(suite.model.package)), ("sha256", quote(suite.model.sha256))])),
-            ("corpora", object(suite.corpora.values.map { ($0.name, object([("path", quote($0.declaredPath)), ("sha256", quote($0.sha256))])) })),
+            ("corpora", object(suite.corpora.values.map {
+                ($0.name, object([("path", quote($0.declaredPath)), ("sha256", quote($0.sha256)), ("format", quote($0.format.rawValue))]))
+            })),
             ("seed", String(suite.seed)),
             ("claims", "[" + suite.claims.map(claim).joined(separator: ",") + "]"),
         ]
         if let random = suite.randomInit {
             fields.append(("random_init", object([("seed", String(random.seed)), ("std", random.std.description), ("rng", quote(random.rng))])))
         }
+        // Resampling and overrides change intervals and verdicts, so they are part of the definition.
+        let r = suite.resampling
+        fields.append(("resampling", object([("level", r.level.description), ("replicates", String(r.replicates)), ("groups", String(r.groups))])))
         return object(fields)
     }
 
     private static func claim(_ claim: Suite.ClaimRun) -> String {
         object([
-            ("id", quote(claim.id)), ("seed", String(claim.seed)),
+            ("id", quote(claim.id)), ("variant", quote(claim.variant ?? "")), ("seed", String(claim.seed)),
             ("params", object(claim.parameters.values.map { ($0.key, value($0.value)) })),
             ("controls", "[" + claim.controls.map { object([("name", quote($0.name)), ("expect", quote($0.expect.rawValue))]) }.joined(separator: ",") + "]"),
+            ("overrides", object(claim.overrides.map { ($0.key, object([("value", $0.value.value.description), ("reason", quote($0.value.reason))])) })),
         ])
     }
 

@@ -1,4 +1,5 @@
 import Claims
+import Evidence
 import Foundation
 import Recording
 
@@ -107,6 +108,7 @@ public struct SuiteRunner: Sendable {
         progress("run \(record.id): suite \(suite.name), \(suite.claims.count) claim(s), commit \(provenance.revision.commitSHA?.prefix(12) ?? "none")\(provenance.revision.isDirty ? " (dirty)" : "")")
 
         var resourceCache: [Subject: any ClaimResources] = [:]
+        try preflightSampling(cache: &resourceCache)
         let checkCount = suite.claims.reduce(0) { $0 + 1 + $1.controls.count }
         var checksDone = 0
         reporter?.begin("checks", total: checkCount, unit: "checks")
@@ -170,6 +172,26 @@ public struct SuiteRunner: Sendable {
         }
     }
 
+    /// Draws every claim's sequences (tokenizing each corpus once; the claims reuse them) so that a
+    /// request the corpus cannot meet stops the run before any forward pass, naming the suite line.
+    private func preflightSampling(cache: inout [Subject: any ClaimResources]) throws(HarnessError) {
+        for (index, claimRun) in suite.claims.enumerated() {
+            guard let requirement = registry.claim(claimRun.id)?.sampleRequirement, let corpus = claimRun.corpus,
+                  let count = claimRun.sequenceCount, let tokens = claimRun.tokensPerSequence else { continue }
+            do {
+                let resources = try cache[.model] ?? self.resources(suite, .model)
+                cache[.model] = resources
+                let context = ClaimContext(parameters: claimRun.parameters, seed: claimRun.seed, subject: .model,
+                                           resources: resources, sampling: Sampling(corpus: corpus, count: count, tokens: tokens))
+                _ = try context.sequences(requirement.rule)
+            } catch let error as ClaimError {
+                throw .badInput("\(suite.file.path):\(claimRun.line): key 'claims[\(index)].sampling.count': \(claimRun.id) asks for \(count) \(requirement.rule.rawValue) of \(tokens) tokens from corpus '\(corpus)': \(error)")
+            } catch {
+                throw .badInput("\(suite.file.path): cannot prepare \(claimRun.id): \(error)")
+            }
+        }
+    }
+
     private func hashArtifacts() throws(HarnessError) -> [ArtifactRecord] {
         var artifacts: [ArtifactRecord] = []
         func hashed(_ url: URL) throws(HarnessError) -> (String, Int64) {
@@ -208,7 +230,8 @@ public struct SuiteRunner: Sendable {
                         cache: inout [Subject: any ClaimResources]) -> ResultRecord {
         let clock = ContinuousClock()
         let start = clock.now
-        var outcome: ClaimOutcome
+        var judgement = Judgement(verdict: .error, criteria: [])
+        var outcome = ClaimOutcome(metrics: [])
         var failure: String?
         do {
             let resources: any ClaimResources
@@ -226,19 +249,21 @@ public struct SuiteRunner: Sendable {
             var observe: (@Sendable (String, Int, Int) -> Void)?
             if let reporter { observe = { label, done, total in reporter.report(label, done: done, total: total) } }
             outcome = try claim.run(ClaimContext(parameters: claimRun.parameters, seed: claimRun.seed, subject: subject,
-                                                 resources: resources, sampling: sampling, progress: observe))
+                                                 resources: resources, sampling: sampling, resampling: suite.resampling,
+                                                 progress: observe))
+            judgement = try claim.judge(outcome, subject: subject, overrides: claimRun.overrides)
         } catch {
-            outcome = ClaimOutcome(verdict: .error, metrics: [])
+            outcome = ClaimOutcome(metrics: [])
+            judgement = Judgement(verdict: .error, criteria: [])
             failure = "\(error)"
         }
         let elapsed = clock.now - start
         let nanoseconds = UInt64(max(0, elapsed.components.seconds)) * 1_000_000_000 + UInt64(max(0, elapsed.components.attoseconds / 1_000_000_000))
         return ResultRecord(
-            claimID: claim.id, subject: subject.description, verdict: RecordedVerdict(rawValue: outcome.verdict.rawValue) ?? .error,
-            expectedVerdict: expected.flatMap { RecordedVerdict(rawValue: $0.rawValue) }, seed: claimRun.seed,
-            durationNS: nanoseconds, error: failure,
-            notes: outcome.notes + outcome.criteria.map { "\($0.passed ? "pass" : "fail"): \($0.description) (observed \($0.observed))" },
-            metrics: outcome.metrics.map { MetricRecord(name: $0.name, layer: $0.layer, unit: $0.unit, value: $0.value, samples: $0.samples) })
+            claimID: claimRun.recordedID, subject: subject.description, verdict: judgement.verdict, expectedVerdict: expected,
+            seed: claimRun.seed, durationNS: nanoseconds, error: failure, notes: outcome.notes, criteria: judgement.criteria,
+            metrics: outcome.metrics.map { MetricRecord(name: $0.name, layer: $0.layer, unit: $0.unit, value: $0.value,
+                                                        interval: $0.interval, samples: $0.samples) })
     }
 }
 

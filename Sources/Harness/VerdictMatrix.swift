@@ -1,3 +1,4 @@
+import Evidence
 import Foundation
 import Recording
 
@@ -18,6 +19,36 @@ public enum VerdictMatrix {
         return order.reversed().compactMap { seen[$0] }
     }
 
+    /// The criterion a verdict rests on: the first failed, else the first undecided, else the first.
+    public static func keyCriterion(_ result: ResultRecord) -> Criterion? {
+        result.criteria.first { $0.outcome == .failed } ?? result.criteria.first { $0.outcome == .undecided } ?? result.criteria.first
+    }
+
+    /// Whether the same claim and subject came out with another verdict on another text source in the
+    /// same run: `TD-1/model` against `TD-1@walden/model` (the robustness suite runs both).
+    public static func corpusDependent(_ run: RunRecord, _ check: String) -> Bool {
+        guard let result = run.results.first(where: { $0.check == check }) else { return false }
+        let base = result.claimID.split(separator: "@").first.map(String.init) ?? result.claimID
+        let verdicts = Set(run.results.filter { ($0.claimID == base || $0.claimID.hasPrefix(base + "@")) && $0.subject == result.subject }
+            .map(\.verdict))
+        return verdicts.count > 1
+    }
+
+    /// The checks whose verdict differs between text sources, each with its verdict per source.
+    public static func corpusDependence(_ run: RunRecord) -> [(check: String, verdicts: [(claim: String, verdict: Verdict)])] {
+        var seen: Set<String> = []
+        var result: [(String, [(String, Verdict)])] = []
+        for record in run.results {
+            let base = record.claimID.split(separator: "@").first.map(String.init) ?? record.claimID
+            let key = base + "/" + record.subject
+            guard !seen.contains(key), corpusDependent(run, record.check) else { continue }
+            seen.insert(key)
+            let members = run.results.filter { ($0.claimID == base || $0.claimID.hasPrefix(base + "@")) && $0.subject == record.subject }
+            result.append((key, members.map { ($0.claimID, $0.verdict) }))
+        }
+        return result
+    }
+
     /// A text table: one row per check (claim/subject), one column per model.
     public static func table(_ runs: [RunRecord]) -> String {
         guard !runs.isEmpty else { return "no complete runs\n" }
@@ -31,6 +62,8 @@ public enum VerdictMatrix {
             guard let result = run.results.first(where: { $0.check == check }) else { return "—" }
             var text = result.verdict.rawValue
             if let expected = result.expectedVerdict, expected != result.verdict { text += " (expected \(expected.rawValue))" }
+            if let key = keyCriterion(result) { text += " · \(key.statistic) \(key.observedWithInterval)" }
+            if corpusDependent(run, check) { text += " · corpus-dependent" }
             return text
         }
         let rows = [["check"] + names] + checks.map { check in [check] + runs.map { cell($0, check) } }

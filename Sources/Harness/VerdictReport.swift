@@ -96,19 +96,40 @@ public enum VerdictReport {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// A PR-comment body: status line and the table of everything that is not a pass.
+    /// A PR-comment body: the status line, one row per claim (verdict, key statistic with its
+    /// interval, controls, time), the claims whose verdict depends on the text source, and the
+    /// table of every verdict that is not a pass.
     public static func markdown(run: RunRecord, verdicts: [MetricVerdict], exitCode: Int32, regime: ComparisonRegime? = nil) -> String {
         let noBaseline = regime?.kind == ComparisonRegime.Kind.none
-        let problems = sorted(verdicts).filter { $0.outcome != .pass && !(noBaseline && $0.reason == "NO_BASELINE") }
+        let problems = sorted(verdicts).filter { $0.outcome != .pass && $0.outcome != .missing }
+        let missing = verdicts.filter { $0.outcome == .missing }.count
         var text = "### rbench \(run.suite): \(exitCode == 0 ? "✅ no findings" : "❌ exit code \(exitCode)")\n\n"
-        text += "Run `\(run.id)` at `\(run.revision.commitSHA?.prefix(12) ?? "no commit")`\(run.revision.isDirty ? " (dirty)" : ""), "
-            + "determinism class `\(run.environment.determinismClass)`; \(verdicts.count) verdicts, \(problems.count) not passing.\n\n"
+        let model = run.artifacts.first { $0.role == "model" }.map { URL(fileURLWithPath: $0.path).lastPathComponent } ?? "model"
+        text += "Run `\(run.id)` of `\(model)` (`\(run.modelSHA256.prefix(8))`) at `\(run.revision.commitSHA?.prefix(12) ?? "no commit")`"
+            + "\(run.revision.isDirty ? " (dirty)" : ""), determinism class `\(run.environment.determinismClass)`; "
+            + "\(verdicts.count) verdicts, \(problems.count) not passing"
+            + (missing > 0 ? ", \(missing) without a baseline (nothing compared for them)" : "") + ".\n\n"
         if let regime { text += (noBaseline ? "**\(regime.summary)**" : regime.summary) + "\n\n" }
-        guard !problems.isEmpty else { return text }
-        text += "| outcome | check | metric | observed | reference | reason |\n|---|---|---|---|---|---|\n"
-        for verdict in problems {
-            text += "| \(verdict.outcome.rawValue) | \(verdict.check) | \(verdict.metric) | \(verdict.observed.map { "\($0)" } ?? "") | \(verdict.reference.map { "\($0)" } ?? "") | \(verdict.reason) |\n"
+        let level = run.results.lazy.flatMap(\.criteria).compactMap(\.interval).first?.level ?? 0.95
+        text += "Verdicts: supported only if every criterion holds over its whole \(Int((level * 100).rounded())) % interval, "
+            + "refuted if one fails over its whole interval, otherwise inconclusive.\n\n"
+        text += ClaimSummary(run: run).markdown()
+        let dependent = VerdictMatrix.corpusDependence(run)
+        if !dependent.isEmpty {
+            text += "\n**Corpus-dependent** (the verdict differs between text sources):\n"
+            for entry in dependent {
+                text += "- \(entry.check): " + entry.verdicts.map { "\($0.claim) \($0.verdict.rawValue)" }.joined(separator: ", ") + "\n"
+            }
         }
+        guard !problems.isEmpty else { return text }
+        text += "\n<details open><summary>\(problems.count) verdict(s) not passing</summary>\n\n"
+        text += "| outcome | check | metric | observed | reference | reason | detail |\n|---|---|---|---|---|---|---|\n"
+        for verdict in problems.prefix(200) {
+            let detail = verdict.detail.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ")
+            text += "| \(verdict.outcome.rawValue) | \(verdict.check) | \(verdict.metric) | \(verdict.observed.map { "\($0)" } ?? "") | \(verdict.reference.map { "\($0)" } ?? "") | \(verdict.reason) | \(detail) |\n"
+        }
+        if problems.count > 200 { text += "\n… and \(problems.count - 200) more (see the run file).\n" }
+        text += "\n</details>\n"
         return text
     }
 

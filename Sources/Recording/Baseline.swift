@@ -1,3 +1,4 @@
+import Evidence
 import Foundation
 
 /// Tolerances of a baseline line; all zero means bitwise (same class) / exact (other class).
@@ -47,9 +48,70 @@ public struct BaselineEntry: Sendable, Equatable {
     }
 }
 
+/// One (check, criterion) line of a baseline file: the criterion's rule, the interval it was
+/// judged on and its outcome, so a criterion that moves from held to undecided is a finding even
+/// when its point estimate barely moved.
+public struct BaselineCriterion: Sendable, Equatable {
+    public var check: String
+    /// The criterion's name within its claim.
+    public var name: String
+    public var statistic: String
+    public var comparison: Comparison
+    public var threshold: Double
+    public var outcome: CriterionOutcome
+    /// The interval's bounds (nil for a point-estimate criterion); compared like metric values.
+    public var low: Double?
+    public var high: Double?
+    public var tolerance: BaselineTolerance
+    public var verdict: RecordedVerdict
+    public var epoch: Int
+    public var reason: String
+    public var setBy: String
+
+    public init(check: String, name: String, statistic: String, comparison: Comparison, threshold: Double,
+                outcome: CriterionOutcome, low: Double?, high: Double?, tolerance: BaselineTolerance = .init(),
+                verdict: RecordedVerdict, epoch: Int, reason: String, setBy: String) {
+        self.check = check
+        self.name = name
+        self.statistic = statistic
+        self.comparison = comparison
+        self.threshold = threshold
+        self.outcome = outcome
+        self.low = low
+        self.high = high
+        self.tolerance = tolerance
+        self.verdict = verdict
+        self.epoch = epoch
+        self.reason = reason
+        self.setBy = setBy
+    }
+
+    /// The baseline form of a judged criterion.
+    public init(_ criterion: Criterion, check: String, tolerance: BaselineTolerance, verdict: RecordedVerdict,
+                epoch: Int, reason: String, setBy: String) {
+        self.init(check: check, name: criterion.name, statistic: criterion.statistic, comparison: criterion.comparison,
+                  threshold: criterion.threshold, outcome: criterion.outcome, low: criterion.interval?.low,
+                  high: criterion.interval?.high, tolerance: tolerance, verdict: verdict, epoch: epoch, reason: reason,
+                  setBy: setBy)
+    }
+
+    /// Whether `criterion` says exactly what this line says (rule, outcome and interval bits).
+    public func matches(_ criterion: Criterion) -> Bool {
+        statistic == criterion.statistic && comparison == criterion.comparison
+            && threshold.bitPattern == criterion.threshold.bitPattern && outcome == criterion.outcome
+            && low?.bitPattern == criterion.interval?.low.bitPattern && high?.bitPattern == criterion.interval?.high.bitPattern
+    }
+
+    /// The key a criterion line sorts and is compared under beside the metrics: `criterion:<name>`.
+    public var metricKey: String { Self.metricKey(name) }
+    public static func metricKey(_ name: String) -> String { "criterion:\(name)" }
+}
+
 /// The first line of a baseline file: what the numbers are valid for.
 public struct BaselineHeader: Sendable, Equatable, Codable {
-    public static let currentSchema = 1
+    /// 2 adds criterion lines (schema-1 files, with metric lines only, are still read).
+    public static let currentSchema = 2
+    public static let readableSchemas: Set<Int> = [1, 2]
 
     public var schema: Int
     public var suite: String
@@ -88,19 +150,28 @@ public struct BaselineFile: Sendable, Equatable {
     public var header: BaselineHeader
     /// Sorted by (check, metric).
     public private(set) var entries: [BaselineEntry]
+    /// Sorted by (check, name).
+    public private(set) var criteria: [BaselineCriterion]
     private var indexByKey: [String: Int]
+    private var criterionIndexByKey: [String: Int]
     private var verdictByCheck: [String: RecordedVerdict]
 
-    public init(header: BaselineHeader, entries: [BaselineEntry]) {
+    public init(header: BaselineHeader, entries: [BaselineEntry], criteria: [BaselineCriterion] = []) {
         self.header = header
         self.entries = entries.sorted { ($0.check, $0.metric) < ($1.check, $1.metric) }
-        var indexByKey: [String: Int] = [:]
+        self.criteria = criteria.sorted { ($0.check, $0.name) < ($1.check, $1.name) }
+        var indexByKey: [String: Int] = [:], criterionIndexByKey: [String: Int] = [:]
         var verdictByCheck: [String: RecordedVerdict] = [:]
         for (index, entry) in self.entries.enumerated() {
             if indexByKey[Self.key(entry.check, entry.metric)] == nil { indexByKey[Self.key(entry.check, entry.metric)] = index }
             if verdictByCheck[entry.check] == nil { verdictByCheck[entry.check] = entry.verdict }
         }
+        for (index, criterion) in self.criteria.enumerated() {
+            if criterionIndexByKey[Self.key(criterion.check, criterion.name)] == nil { criterionIndexByKey[Self.key(criterion.check, criterion.name)] = index }
+            if verdictByCheck[criterion.check] == nil { verdictByCheck[criterion.check] = criterion.verdict }
+        }
         self.indexByKey = indexByKey
+        self.criterionIndexByKey = criterionIndexByKey
         self.verdictByCheck = verdictByCheck
     }
 
@@ -114,6 +185,11 @@ public struct BaselineFile: Sendable, Equatable {
     /// The verdict the check had when its lines were set (the same on every line of a loaded file).
     public func verdict(ofCheck check: String) -> RecordedVerdict? {
         verdictByCheck[check]
+    }
+
+    /// The criterion line for a check and criterion name.
+    public func criterion(check: String, name: String) -> BaselineCriterion? {
+        criterionIndexByKey[Self.key(check, name)].map { criteria[$0] }
     }
 
     /// Where the baseline of a suite and determinism class lives under `directory` (`Baselines/`).
@@ -132,16 +208,32 @@ public struct BaselineFile: Sendable, Equatable {
 
     // MARK: Text form
 
-    /// The file text: header line, then one line per entry with a fixed key order.
+    /// The file text: header line, then one line per entry with a fixed key order (criterion lines
+    /// sorted among the metrics of their check as `criterion:<name>`).
     public func serialized() -> String {
-        var lines = [headerLine()]
+        var keyed: [(check: String, key: String, line: String)] = []
+        func tolerance(_ t: BaselineTolerance) -> String {
+            "{\"abs\":\(FloatBits.jsonValue(t.abs)),\"rel\":\(FloatBits.jsonValue(t.rel)),\"ulp\":\(t.ulp)}"
+        }
+        for c in criteria {
+            let interval = c.low.flatMap { low in c.high.map { high in
+                "[\(FloatBits.jsonValue(low)),\(FloatBits.jsonValue(high))],\"interval_bits\":[\"\(FloatBits.hex(low))\",\"\(FloatBits.hex(high))\"]"
+            } } ?? "null"
+            keyed.append((c.check, c.metricKey, "{\"check\":\(CanonicalJSON.string(c.check)),\"criterion\":\(CanonicalJSON.string(c.name)),"
+                + "\"statistic\":\(CanonicalJSON.string(c.statistic)),\"comparison\":\"\(c.comparison.rawValue)\","
+                + "\"threshold\":\(FloatBits.jsonValue(c.threshold)),\"threshold_bits\":\"\(FloatBits.hex(c.threshold))\","
+                + "\"interval\":\(interval),\"outcome\":\"\(c.outcome.rawValue)\",\"tol\":\(tolerance(c.tolerance)),"
+                + "\"verdict\":\"\(c.verdict.rawValue)\",\"epoch\":\(c.epoch),\"reason\":\(CanonicalJSON.string(c.reason)),"
+                + "\"set_by\":\(CanonicalJSON.string(c.setBy))}"))
+        }
         for entry in entries {
-            let tol = "{\"abs\":\(FloatBits.jsonValue(entry.tolerance.abs)),\"rel\":\(FloatBits.jsonValue(entry.tolerance.rel)),\"ulp\":\(entry.tolerance.ulp)}"
-            lines.append("{\"check\":\(CanonicalJSON.string(entry.check)),\"metric\":\(CanonicalJSON.string(entry.metric)),"
+            let tol = tolerance(entry.tolerance)
+            keyed.append((entry.check, entry.metric, "{\"check\":\(CanonicalJSON.string(entry.check)),\"metric\":\(CanonicalJSON.string(entry.metric)),"
                 + "\"value\":\(FloatBits.jsonValue(entry.value)),\"bits\":\"\(FloatBits.hex(entry.value))\",\"tol\":\(tol),"
                 + "\"verdict\":\"\(entry.verdict.rawValue)\",\"epoch\":\(entry.epoch),\"reason\":\(CanonicalJSON.string(entry.reason)),"
-                + "\"set_by\":\(CanonicalJSON.string(entry.setBy))}")
+                + "\"set_by\":\(CanonicalJSON.string(entry.setBy))}"))
         }
+        let lines = [headerLine()] + keyed.sorted { ($0.check, $0.key) < ($1.check, $1.key) }.map(\.line)
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -212,14 +304,31 @@ public struct BaselineFile: Sendable, Equatable {
         let header: BaselineHeader = try decodeLine(first, as: BaselineHeader.self, path: path, line: 1,
                                                     allowedKeys: ["schema", "suite", "determinism_class", "class_fields",
                                                                   "model_sha256", "corpus_sha256", "suite_sha256"])
-        guard header.schema == BaselineHeader.currentSchema else {
-            throw .badFile(path: path, line: 1, message: "key 'schema': \(header.schema) is not supported (expected \(BaselineHeader.currentSchema))")
+        guard BaselineHeader.readableSchemas.contains(header.schema) else {
+            throw .badFile(path: path, line: 1, message: "key 'schema': \(header.schema) is not supported (this build reads \(BaselineHeader.readableSchemas.sorted().map(String.init).joined(separator: ", ")))")
         }
         var entries: [BaselineEntry] = []
+        var criteria: [BaselineCriterion] = []
         var seen: [String: Int] = [:]
         var verdictLine: [String: (verdict: RecordedVerdict, line: Int)] = [:]
+        func checkVerdict(_ verdict: RecordedVerdict, of check: String, line number: Int) throws(RecordingError) {
+            if let first = verdictLine[check], first.verdict != verdict {
+                throw .badFile(path: path, line: number, message: "key 'verdict': '\(verdict.rawValue)' disagrees with line \(first.line), which gives check '\(check)' verdict '\(first.verdict.rawValue)'; the expected verdict belongs to the check, so every line of it must say the same")
+            }
+            if verdictLine[check] == nil { verdictLine[check] = (verdict, number) }
+        }
         for (index, line) in lines.enumerated().dropFirst() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
             let number = index + 1
+            if line.contains("\"criterion\":") {
+                let criterion = try parseCriterion(line, path: path, line: number)
+                if let first = seen[key(criterion.check, criterion.metricKey)] {
+                    throw .badFile(path: path, line: number, message: "duplicate entry for check '\(criterion.check)' criterion '\(criterion.name)' (first on line \(first))")
+                }
+                seen[key(criterion.check, criterion.metricKey)] = number
+                try checkVerdict(criterion.verdict, of: criterion.check, line: number)
+                criteria.append(criterion)
+                continue
+            }
             let raw: RawEntry = try decodeLine(line, as: RawEntry.self, path: path, line: number, allowedKeys: RawEntry.keys)
             guard let value = FloatBits.double(fromHex: raw.bits) else {
                 throw .badFile(path: path, line: number, message: "key 'bits': '\(raw.bits)' is not 16 hex digits")
@@ -237,17 +346,42 @@ public struct BaselineFile: Sendable, Equatable {
             }
             seen[key(raw.check, raw.metric)] = number
             guard let verdict = RecordedVerdict(rawValue: raw.verdict) else {
-                throw .badFile(path: path, line: number, message: "key 'verdict': '\(raw.verdict)' is not one of supported, refuted, informational, error")
+                throw .badFile(path: path, line: number, message: "key 'verdict': '\(raw.verdict)' is not one of \(RecordedVerdict.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            if let first = verdictLine[raw.check], first.verdict != verdict {
-                throw .badFile(path: path, line: number, message: "key 'verdict': '\(verdict.rawValue)' disagrees with line \(first.line), which gives check '\(raw.check)' verdict '\(first.verdict.rawValue)'; the expected verdict belongs to the check, so every line of it must say the same")
-            }
-            if verdictLine[raw.check] == nil { verdictLine[raw.check] = (verdict, number) }
+            try checkVerdict(verdict, of: raw.check, line: number)
             let tolerance = try raw.tol?.validated(path: path, line: number) ?? BaselineTolerance()
             entries.append(BaselineEntry(check: raw.check, metric: raw.metric, value: value, tolerance: tolerance,
                                          verdict: verdict, epoch: raw.epoch, reason: raw.reason, setBy: raw.set_by))
         }
-        return BaselineFile(header: header, entries: entries)
+        return BaselineFile(header: header, entries: entries, criteria: criteria)
+    }
+
+    private static func parseCriterion(_ line: String, path: String, line number: Int) throws(RecordingError) -> BaselineCriterion {
+        let raw: RawCriterion = try decodeLine(line, as: RawCriterion.self, path: path, line: number, allowedKeys: RawCriterion.keys)
+        guard let comparison = Comparison(rawValue: raw.comparison) else {
+            throw .badFile(path: path, line: number, message: "key 'comparison': '\(raw.comparison)' is not one of >=, <=, >, <")
+        }
+        guard let outcome = CriterionOutcome(rawValue: raw.outcome) else {
+            throw .badFile(path: path, line: number, message: "key 'outcome': '\(raw.outcome)' is not one of held, failed, undecided")
+        }
+        guard let threshold = FloatBits.double(fromHex: raw.threshold_bits) else {
+            throw .badFile(path: path, line: number, message: "key 'threshold_bits': '\(raw.threshold_bits)' is not 16 hex digits")
+        }
+        var low: Double?, high: Double?
+        if let bits = raw.interval_bits {
+            guard bits.count == 2, let l = FloatBits.double(fromHex: bits[0]), let h = FloatBits.double(fromHex: bits[1]) else {
+                throw .badFile(path: path, line: number, message: "key 'interval_bits': expected two 16-hex-digit bit patterns")
+            }
+            low = l
+            high = h
+        }
+        guard let verdict = RecordedVerdict(rawValue: raw.verdict) else {
+            throw .badFile(path: path, line: number, message: "key 'verdict': '\(raw.verdict)' is not one of \(RecordedVerdict.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return BaselineCriterion(check: raw.check, name: raw.criterion, statistic: raw.statistic, comparison: comparison,
+                                 threshold: threshold, outcome: outcome, low: low, high: high,
+                                 tolerance: try raw.tol?.validated(path: path, line: number) ?? BaselineTolerance(),
+                                 verdict: verdict, epoch: raw.epoch, reason: raw.reason, setBy: raw.set_by)
     }
 
     private static func decodeLine<T: Decodable>(_ line: String, as type: T.Type, path: String, line number: Int,
@@ -271,6 +405,26 @@ public struct BaselineFile: Sendable, Equatable {
         } catch {
             throw .badFile(path: path, line: number, message: "\(error)")
         }
+    }
+
+    /// The on-disk shape of one criterion line, before validation (the decimal values are for
+    /// readers; the `_bits` fields are what is read back).
+    private struct RawCriterion: Decodable {
+        static let keys: Set<String> = ["check", "criterion", "statistic", "comparison", "threshold", "threshold_bits",
+                                        "interval", "interval_bits", "outcome", "tol", "verdict", "epoch", "reason", "set_by"]
+        var check: String
+        var criterion: String
+        var statistic: String
+        var comparison: String
+        var threshold_bits: String
+        var interval_bits: [String]?
+        var outcome: String
+        var tol: RawEntry.Tol?
+        var verdict: String
+        var epoch: Int
+        var reason: String
+        // swiftlint:disable:next identifier_name
+        var set_by: String
     }
 
     /// The on-disk shape of one entry line, before validation.
@@ -340,8 +494,20 @@ public enum BaselineUpdate {
                                     corpusSHA256: run.corporaSHA256, suiteSHA256: run.suiteSHA256)
         let setBy = run.revision.commitSHA.map { run.revision.isDirty ? "\($0)-dirty" : $0 } ?? "no-commit"
         var entries: [BaselineEntry] = []
+        var criteria: [BaselineCriterion] = []
         var changed: [String] = []
         for result in run.results where result.verdict != .error {
+            for criterion in result.criteria {
+                let old = existing?.criterion(check: result.check, name: criterion.name)
+                if let old, old.matches(criterion), old.verdict == result.verdict {
+                    criteria.append(old)
+                    continue
+                }
+                changed.append("\(result.check) \(BaselineCriterion.metricKey(criterion.name))")
+                criteria.append(BaselineCriterion(criterion, check: result.check, tolerance: old?.tolerance ?? .crossClassDefault,
+                                                  verdict: result.verdict, epoch: (old?.epoch ?? 0) + 1, reason: reason,
+                                                  setBy: setBy))
+            }
             for metric in result.metrics where !metric.isStochastic {
                 let old = existing?.entry(check: result.check, metric: metric.key)
                 if let old, old.value.bitPattern == metric.value.bitPattern, old.verdict == result.verdict {
@@ -354,10 +520,13 @@ public enum BaselineUpdate {
                                              epoch: (old?.epoch ?? 0) + 1, reason: reason, setBy: setBy))
             }
         }
-        let kept = Set(entries.map { $0.check + "\u{0}" + $0.metric })
+        let kept = Set(entries.map { $0.check + "\u{0}" + $0.metric } + criteria.map { $0.check + "\u{0}" + $0.metricKey })
         for old in existing?.entries ?? [] where !kept.contains(old.check + "\u{0}" + old.metric) {
             changed.append("\(old.check) \(old.metric) (removed)")
         }
-        return (BaselineFile(header: header, entries: entries), changed.sorted())
+        for old in existing?.criteria ?? [] where !kept.contains(old.check + "\u{0}" + old.metricKey) {
+            changed.append("\(old.check) \(old.metricKey) (removed)")
+        }
+        return (BaselineFile(header: header, entries: entries, criteria: criteria), changed.sorted())
     }
 }

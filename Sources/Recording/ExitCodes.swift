@@ -5,13 +5,15 @@
 public enum ExitCodes {
     /// Everything passed (improvements and acknowledged changes allowed).
     public static let success: Int32 = 0
-    /// Correctness: claim flip, control passed, claim error, deterministic metric changed.
+    /// Correctness: claim flip or changed verdict, a control that passed or stayed undecided,
+    /// claim error, criterion flip, deterministic metric changed.
     public static let correctness: Int32 = 1
     /// A performance regression (confidence interval beyond the margin, significant after Holm).
     public static let performance: Int32 = 2
     /// A stale baseline (model, corpus or suite changed), or a missing one under `--strict`.
     public static let baseline: Int32 = 4
-    /// An inconclusive timing comparison, counted only under `--strict`.
+    /// Something that cannot decide: an inconclusive model verdict with no baseline to hold it to,
+    /// or an inconclusive timing comparison; counted only under `--strict`.
     public static let inconclusive: Int32 = 8
     /// Bad command-line usage.
     public static let usage: Int32 = 64
@@ -24,10 +26,11 @@ public enum ExitCodes {
     public static let help = """
         Exit codes (findings OR together; tool errors replace them):
           0  everything passed
-          1  correctness: claim flip, control passed, claim error, deterministic metric changed
+          1  correctness: claim flip or verdict change, control passed or undecided, claim error,
+             criterion flip, deterministic metric changed
           2  performance regression
           4  baseline stale (inputs changed), or missing under --strict
-          8  inconclusive timing, only under --strict
+          8  inconclusive claim verdict (no baseline) or timing, only under --strict
           64 usage error   65 malformed or missing input file   70 internal error
         """
 

@@ -1,3 +1,4 @@
+import Evidence
 import Foundation
 import GRDB
 
@@ -383,11 +384,35 @@ public final class ResultStore: Sendable {
                              result.expectedVerdict?.rawValue, Int64(bitPattern: result.seed),
                              Int64(clamping: result.durationNS), result.error, notes])
         let resultID = db.lastInsertedRowID
-        for metric in result.metrics {
+        for (position, criterion) in result.criteria.enumerated() {
+            let interval = criterion.interval
             try db.execute(sql: """
-                INSERT INTO metric (result_id, name, layer, unit, value, value_bits, n) VALUES (?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [resultID, metric.name, metric.layer, metric.unit, metric.value.isNaN ? nil : metric.value,
-                                 FloatBits.storageInteger(metric.value), metric.samples?.count ?? 1])
+                INSERT INTO criterion (result_id, position, name, statistic, comparison, threshold, threshold_bits,
+                    observed, observed_bits, ci_low, ci_low_bits, ci_high, ci_high_bits, ci_level, ci_method,
+                    ci_replicates, ci_n, ci_unit, outcome, summary, override_value, override_reason, override_original)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: StatementArguments([
+                    resultID, position, criterion.name, criterion.statistic, criterion.comparison.rawValue,
+                    criterion.threshold.nonNaN, FloatBits.storageInteger(criterion.threshold),
+                    criterion.observed.nonNaN, FloatBits.storageInteger(criterion.observed),
+                    interval?.low.nonNaN, interval.map { FloatBits.storageInteger($0.low) },
+                    interval?.high.nonNaN, interval.map { FloatBits.storageInteger($0.high) },
+                    interval?.level, interval?.method.rawValue, interval?.replicates, interval?.sampleSize, interval?.unit,
+                    criterion.outcome.rawValue, criterion.summary, criterion.override?.value, criterion.override?.reason,
+                    criterion.override?.original,
+                ] as [(any DatabaseValueConvertible)?]))
+        }
+        for metric in result.metrics {
+            let interval = metric.interval
+            try db.execute(sql: """
+                INSERT INTO metric (result_id, name, layer, unit, value, value_bits, n, ci_low_bits, ci_high_bits,
+                    ci_level, ci_method, ci_replicates, ci_n, ci_unit) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: StatementArguments([
+                    resultID, metric.name, metric.layer, metric.unit, metric.value.nonNaN,
+                    FloatBits.storageInteger(metric.value), metric.samples?.count ?? 1,
+                    interval.map { FloatBits.storageInteger($0.low) }, interval.map { FloatBits.storageInteger($0.high) },
+                    interval?.level, interval?.method.rawValue, interval?.replicates, interval?.sampleSize, interval?.unit,
+                ] as [(any DatabaseValueConvertible)?]))
             let metricID = db.lastInsertedRowID
             for (index, sample) in (metric.samples ?? []).enumerated() {
                 try db.execute(sql: "INSERT INTO sample (metric_id, idx, value, value_bits) VALUES (?, ?, ?, ?)",
@@ -536,8 +561,27 @@ public final class ResultStore: Sendable {
             let metricID: Int64 = try row.value("id")
             let metric = MetricRecord(name: try row.value("name"), layer: try row.value("layer"), unit: try row.value("unit"),
                                       value: FloatBits.double(fromStorage: try row.value("value_bits")),
-                                      samples: samplesByMetric[metricID])
+                                      interval: try Self.interval(row), samples: samplesByMetric[metricID])
             metricsByResult[try row.value("result_id"), default: []].append(metric)
+        }
+        var criteriaByResult: [Int64: [Criterion]] = [:]
+        for row in try Row.fetchAll(db, sql: """
+            SELECT criterion.* FROM criterion JOIN result ON result.id = criterion.result_id WHERE result.run_id = ?
+            ORDER BY criterion.result_id, criterion.position
+            """, arguments: [runID]) {
+            let overrideValue: Double? = try row.value("override_value")
+            let overrideReason: String? = try row.value("override_reason")
+            let overrideOriginal: Double? = try row.value("override_original")
+            let override = overrideValue.map { ThresholdOverride(value: $0, reason: overrideReason ?? "", original: overrideOriginal ?? .nan) }
+            let comparisonText: String = try row.value("comparison"), outcomeText: String = try row.value("outcome")
+            guard let comparison = Comparison(rawValue: comparisonText), let outcome = CriterionOutcome(rawValue: outcomeText) else {
+                throw RecordingError.incompatibleDatabase(path: path, message: "criterion row with comparison '\(comparisonText)' and outcome '\(outcomeText)' is not one this build knows")
+            }
+            criteriaByResult[try row.value("result_id"), default: []].append(Criterion(
+                name: try row.value("name"), statistic: try row.value("statistic"), comparison: comparison,
+                threshold: FloatBits.double(fromStorage: try row.value("threshold_bits")),
+                observed: FloatBits.double(fromStorage: try row.value("observed_bits")), interval: try Self.interval(row),
+                outcome: outcome, summary: try row.value("summary"), override: override))
         }
         return try Row.fetchAll(db, sql: "SELECT * FROM result WHERE run_id = ? ORDER BY id", arguments: [runID]).map { row in
             let resultID: Int64 = try row.value("id")
@@ -549,8 +593,18 @@ public final class ResultStore: Sendable {
                 expectedVerdict: expected.flatMap(RecordedVerdict.init), seed: UInt64(bitPattern: try row.value("seed")),
                 durationNS: UInt64(clamping: try row.value("duration_ns") as Int64), error: try row.value("error"),
                 notes: try JSONDecoder().decode([String].self, from: Data((try row.value("notes") as String).utf8)),
-                metrics: metricsByResult[resultID] ?? [])
+                criteria: criteriaByResult[resultID] ?? [], metrics: metricsByResult[resultID] ?? [])
         }
+    }
+
+    /// The interval stored in a metric or criterion row's `ci_*` columns, nil when it has none.
+    private static func interval(_ row: Row) throws -> Interval? {
+        let low: Int64? = try row.value("ci_low_bits"), high: Int64? = try row.value("ci_high_bits")
+        let level: Double? = try row.value("ci_level"), methodName: String? = try row.value("ci_method")
+        guard let low, let high, let level, let methodName, let method = IntervalMethod(rawValue: methodName) else { return nil }
+        let replicates: Int? = try row.value("ci_replicates"), sampleSize: Int? = try row.value("ci_n"), unit: String? = try row.value("ci_unit")
+        return Interval(low: FloatBits.double(fromStorage: low), high: FloatBits.double(fromStorage: high), level: level,
+                        method: method, replicates: replicates ?? 0, sampleSize: sampleSize ?? 0, unit: unit ?? "")
     }
 
     /// One value per revision (the latest complete run there), oldest commit first; runs that are

@@ -1,3 +1,4 @@
+import Evidence
 import Foundation
 
 /// The life cycle of a run; only `complete` runs are compared with anything.
@@ -5,10 +6,8 @@ public enum RunStatus: String, Codable, Sendable, CaseIterable {
     case running, complete, failed, aborted
 }
 
-/// A claim verdict as recorded (mirrors `Claims.Verdict`, which Recording does not import).
-public enum RecordedVerdict: String, Codable, Sendable, CaseIterable {
-    case supported, refuted, informational, error
-}
+/// A claim verdict as recorded: the one ``Verdict`` type of the Evidence vocabulary.
+public typealias RecordedVerdict = Verdict
 
 /// A content-addressed input of a run (model, corpus, suite).
 public struct ArtifactRecord: Codable, Sendable, Equatable {
@@ -35,14 +34,18 @@ public struct MetricRecord: Codable, Sendable, Equatable {
     public var layer: Int?
     public var unit: String
     public var value: Double
+    /// The resampling interval of a statistic a criterion reads or a check reports as its result.
+    public var interval: Interval?
     /// Raw repetitions (timing metrics only); their presence makes the metric stochastic.
     public var samples: [Double]?
 
-    public init(name: String, layer: Int? = nil, unit: String = "", value: Double, samples: [Double]? = nil) {
+    public init(name: String, layer: Int? = nil, unit: String = "", value: Double, interval: Interval? = nil,
+                samples: [Double]? = nil) {
         self.name = name
         self.layer = layer
         self.unit = unit
         self.value = value
+        self.interval = interval
         self.samples = samples
     }
 
@@ -51,7 +54,7 @@ public struct MetricRecord: Codable, Sendable, Equatable {
     /// Timing metrics carry samples and are judged statistically, never bitwise.
     public var isStochastic: Bool { samples != nil }
 
-    enum CodingKeys: String, CodingKey { case name, layer, unit, value, bits, samples }
+    enum CodingKeys: String, CodingKey { case name, layer, unit, value, bits, interval, samples }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -63,6 +66,7 @@ public struct MetricRecord: Codable, Sendable, Equatable {
             throw DecodingError.dataCorruptedError(forKey: .bits, in: container, debugDescription: "bits must be 16 hex digits")
         }
         value = exact
+        interval = try container.decodeIfPresent(Interval.self, forKey: .interval)
         let sampleBits = try container.decodeIfPresent([String].self, forKey: .samples)
         samples = try sampleBits.map { list in
             try list.map { text in
@@ -82,6 +86,7 @@ public struct MetricRecord: Codable, Sendable, Equatable {
         // `value` is for readers; `bits` (and hex samples) are what is read back, so nothing is lost.
         try container.encode(value, forKey: .value)
         try container.encode(FloatBits.hex(value), forKey: .bits)
+        try container.encodeIfPresent(interval, forKey: .interval)
         try container.encodeIfPresent(samples?.map(FloatBits.hex), forKey: .samples)
     }
 }
@@ -98,10 +103,13 @@ public struct ResultRecord: Codable, Sendable, Equatable {
     public var durationNS: UInt64
     public var error: String?
     public var notes: [String]
+    /// The judged criteria the verdict rests on, in the claim's order.
+    public var criteria: [Criterion]
     public var metrics: [MetricRecord]
 
     public init(claimID: String, subject: String, verdict: RecordedVerdict, expectedVerdict: RecordedVerdict? = nil,
-                seed: UInt64, durationNS: UInt64, error: String? = nil, notes: [String] = [], metrics: [MetricRecord]) {
+                seed: UInt64, durationNS: UInt64, error: String? = nil, notes: [String] = [], criteria: [Criterion] = [],
+                metrics: [MetricRecord]) {
         self.claimID = claimID
         self.subject = subject
         self.verdict = verdict
@@ -110,7 +118,27 @@ public struct ResultRecord: Codable, Sendable, Equatable {
         self.durationNS = durationNS
         self.error = error
         self.notes = notes
+        self.criteria = criteria
         self.metrics = metrics
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case claimID, subject, verdict, expectedVerdict, seed, durationNS, error, notes, criteria, metrics
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        claimID = try c.decode(String.self, forKey: .claimID)
+        subject = try c.decode(String.self, forKey: .subject)
+        verdict = try c.decode(RecordedVerdict.self, forKey: .verdict)
+        expectedVerdict = try c.decodeIfPresent(RecordedVerdict.self, forKey: .expectedVerdict)
+        seed = try c.decode(UInt64.self, forKey: .seed)
+        durationNS = try c.decode(UInt64.self, forKey: .durationNS)
+        error = try c.decodeIfPresent(String.self, forKey: .error)
+        notes = try c.decode([String].self, forKey: .notes)
+        // Schema-1 run files predate typed criteria (they kept them as notes).
+        criteria = try c.decodeIfPresent([Criterion].self, forKey: .criteria) ?? []
+        metrics = try c.decode([MetricRecord].self, forKey: .metrics)
     }
 
     /// The check key baselines and verdicts use: `<claim>/<subject>`, e.g. `TD-1/shuffle`.
@@ -119,7 +147,10 @@ public struct ResultRecord: Codable, Sendable, Equatable {
 
 /// Everything about one run; also the layout of the self-contained `runs/<id>.json` file.
 public struct RunRecord: Codable, Sendable, Equatable {
-    public static let currentSchema = 1
+    /// 2: typed criteria with intervals, metric intervals, the `inconclusive` verdict.
+    public static let currentSchema = 2
+    /// Older schemas this build still reads (their runs import with no criteria).
+    public static let readableSchemas: Set<Int> = [1, 2]
 
     public var schema: Int
     public var id: String
@@ -185,8 +216,8 @@ public enum RunFile {
         }
         do {
             let run = try decoder.decode(RunRecord.self, from: data)
-            guard run.schema == RunRecord.currentSchema else {
-                throw RecordingError.badFile(path: url.path, line: nil, message: "run file schema \(run.schema) is not \(RunRecord.currentSchema)")
+            guard RunRecord.readableSchemas.contains(run.schema) else {
+                throw RecordingError.badFile(path: url.path, line: nil, message: "run file schema \(run.schema) is not one this build reads (\(RunRecord.readableSchemas.sorted().map(String.init).joined(separator: ", "))); use a newer rbench")
             }
             return run
         } catch let error as RecordingError {

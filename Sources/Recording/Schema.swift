@@ -75,10 +75,33 @@ enum Schema {
             is_dirty = (SELECT revision.is_dirty FROM revision WHERE revision.id = run.revision_id);
         """
 
+    /// v4: typed criteria with their intervals (claims spec §0.8), and intervals on metrics.
+    /// Bounds may be infinite (an unbounded interval); the `_bits` columns are authoritative.
+    static let v4Criteria = """
+        CREATE TABLE criterion (
+            id INTEGER PRIMARY KEY, result_id INTEGER NOT NULL REFERENCES result(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL, name TEXT NOT NULL, statistic TEXT NOT NULL,
+            comparison TEXT NOT NULL CHECK (comparison IN ('>=', '<=', '>', '<')),
+            threshold REAL, threshold_bits INTEGER NOT NULL, observed REAL, observed_bits INTEGER NOT NULL,
+            ci_low REAL, ci_low_bits INTEGER, ci_high REAL, ci_high_bits INTEGER, ci_level REAL, ci_method TEXT,
+            ci_replicates INTEGER, ci_n INTEGER, ci_unit TEXT,
+            outcome TEXT NOT NULL CHECK (outcome IN ('held', 'failed', 'undecided')), summary TEXT NOT NULL,
+            override_value REAL, override_reason TEXT, override_original REAL,
+            UNIQUE (result_id, name)) STRICT;
+        CREATE INDEX criterion_result ON criterion(result_id);
+        ALTER TABLE metric ADD COLUMN ci_low_bits INTEGER;
+        ALTER TABLE metric ADD COLUMN ci_high_bits INTEGER;
+        ALTER TABLE metric ADD COLUMN ci_level REAL;
+        ALTER TABLE metric ADD COLUMN ci_method TEXT;
+        ALTER TABLE metric ADD COLUMN ci_replicates INTEGER;
+        ALTER TABLE metric ADD COLUMN ci_n INTEGER;
+        ALTER TABLE metric ADD COLUMN ci_unit TEXT;
+        """
+
     /// Every migration this build knows, in order. A database that lists any other was written by a
     /// newer build and is refused (``ResultStore`` never guesses at a schema it does not know).
     static let migrations: [(identifier: String, sql: String)] = [
-        ("v1", v1), ("v2", v2), ("v3_run_provenance", v3RunProvenance),
+        ("v1", v1), ("v2", v2), ("v3_run_provenance", v3RunProvenance), ("v4_criteria", v4Criteria),
     ]
 
     static var migrator: DatabaseMigrator {

@@ -1,3 +1,4 @@
+import Evidence
 import Foundation
 
 /// What a comparison concluded about one metric (recording.md §4–5).
@@ -167,6 +168,31 @@ public enum Comparator {
         let referenceID = baseline?.path
         for result in run.results {
             verdicts.append(claimVerdict(result, baseline: baseline?.file, referenceID: referenceID))
+            for criterion in result.criteria {
+                var verdict = MetricVerdict(check: result.check, metric: BaselineCriterion.metricKey(criterion.name),
+                                            outcome: .missing, reason: "NO_BASELINE", observed: criterion.observed)
+                guard let baseline else {
+                    verdict.detail = "no baseline file for suite \(run.suite); run `rbench baseline update`"
+                    verdicts.append(verdict)
+                    continue
+                }
+                verdict.referenceKind = "baseline_file"
+                verdict.referenceID = referenceID
+                guard staleReasons.isEmpty else {
+                    verdict.outcome = .stale
+                    verdict.reason = "INPUTS_CHANGED"
+                    verdict.detail = staleReasons.joined(separator: "; ")
+                    verdicts.append(verdict)
+                    continue
+                }
+                guard let entry = baseline.file.criterion(check: result.check, name: criterion.name) else {
+                    verdict.detail = "no line for this criterion in \(baseline.path)"
+                    verdicts.append(verdict)
+                    continue
+                }
+                verdicts.append(compareCriterion(criterion, entry: entry, sameClass: baseline.sameClass, check: result.check,
+                                                 referenceID: referenceID, baselineClass: baseline.file.header.determinismClass))
+            }
             for metric in result.metrics {
                 if metric.isStochastic {
                     continue // judged below, all timing metrics together (Holm)
@@ -199,6 +225,13 @@ public enum Comparator {
         }
         if let baseline, staleReasons.isEmpty {
             let erroredChecks = Set(run.results.filter { $0.verdict == .error }.map(\.check))
+            let presentCriteria = Set(run.results.flatMap { result in result.criteria.map { result.check + "\u{0}" + $0.name } })
+            for entry in baseline.file.criteria where !presentCriteria.contains(entry.check + "\u{0}" + entry.name)
+                && !erroredChecks.contains(entry.check) {
+                verdicts.append(MetricVerdict(check: entry.check, metric: entry.metricKey, outcome: .changed,
+                                              reason: "CRITERION_DISAPPEARED", detail: "in the baseline but not judged in this run",
+                                              referenceKind: "baseline_file", referenceID: referenceID, method: "criterion"))
+            }
             let present = Set(run.results.flatMap { result in result.metrics.map { result.check + "\u{0}" + $0.key } })
             for entry in baseline.file.entries where !present.contains(entry.check + "\u{0}" + entry.metric)
                 && !erroredChecks.contains(entry.check) {
@@ -219,17 +252,23 @@ public enum Comparator {
     public static func compare(head: RunRecord, base: RunRecord, tolerances: BaselineFile? = nil,
                                policy: ComparisonPolicy = .init()) -> [MetricVerdict] {
         var entries: [BaselineEntry] = []
+        var criteria: [BaselineCriterion] = []
         for result in base.results {
             for metric in result.metrics where !metric.isStochastic {
                 let tolerance = tolerances?.entry(check: result.check, metric: metric.key)?.tolerance ?? .crossClassDefault
                 entries.append(BaselineEntry(check: result.check, metric: metric.key, value: metric.value, tolerance: tolerance,
                                              verdict: result.verdict, epoch: 0, reason: "", setBy: base.id))
             }
+            for criterion in result.criteria {
+                let tolerance = tolerances?.criterion(check: result.check, name: criterion.name)?.tolerance ?? .crossClassDefault
+                criteria.append(BaselineCriterion(criterion, check: result.check, tolerance: tolerance, verdict: result.verdict,
+                                                  epoch: 0, reason: "", setBy: base.id))
+            }
         }
         let header = BaselineHeader(suite: base.suite, determinismClass: base.environment.determinismClass,
                                     classFields: base.environment.determinismFields, modelSHA256: base.modelSHA256,
                                     corpusSHA256: base.corporaSHA256, suiteSHA256: base.suiteSHA256)
-        let file = BaselineFile(header: header, entries: entries)
+        let file = BaselineFile(header: header, entries: entries, criteria: criteria)
         var verdicts = compare(run: head, baseline: (file, "run \(base.id)", head.environment.determinismClass == base.environment.determinismClass),
                                timingReference: base, policy: policy)
         for index in verdicts.indices where verdicts[index].referenceKind == "baseline_file" {
@@ -247,39 +286,104 @@ public enum Comparator {
         return reasons
     }
 
-    /// The verdict layer: flips and passing controls are regressions whatever the numbers say.
+    /// The verdict layer: flips, passing controls and undecided controls are regressions whatever
+    /// the numbers say; an inconclusive model verdict with nothing to hold it to is reported as
+    /// inconclusive (a finding only under `--strict`).
     static func claimVerdict(_ result: ResultRecord, baseline: BaselineFile?, referenceID: String?) -> MetricVerdict {
         var verdict = MetricVerdict(check: result.check, metric: claimVerdictMetric, outcome: .pass, reason: "VERDICT_AS_EXPECTED",
                                     detail: result.verdict.rawValue, method: "verdict")
+        let undecided = result.criteria.filter { $0.outcome == .undecided }.map(\.name)
+        let undecidedText = undecided.isEmpty ? "" : "; undecided: \(undecided.joined(separator: ", "))"
         if result.verdict == .error {
             verdict.outcome = .regress
             verdict.reason = "CLAIM_ERROR"
             verdict.detail = result.error ?? "the claim could not be computed"
             return verdict
         }
-        if let expected = result.expectedVerdict, result.verdict == .supported, expected != .supported {
+        if let expected = result.expectedVerdict {
+            if result.verdict == expected || result.verdict == .informational { return verdict }
             verdict.outcome = .regress
-            verdict.reason = "CONTROL_PASSED"
-            verdict.detail = "control \(result.subject) came out supported; it must be \(expected.rawValue)"
-            return verdict
-        }
-        if let expected = result.expectedVerdict, result.verdict != expected, result.verdict != .informational {
-            verdict.outcome = .regress
-            verdict.reason = "UNEXPECTED_VERDICT"
-            verdict.detail = "\(result.verdict.rawValue), expected \(expected.rawValue)"
+            switch result.verdict {
+            case .supported:
+                verdict.reason = "CONTROL_PASSED"
+                verdict.detail = "control \(result.subject) came out supported; it must be \(expected.rawValue)"
+            case .inconclusive:
+                verdict.reason = "CONTROL_UNDECIDED"
+                verdict.detail = "control \(result.subject) is inconclusive, so this check has not shown it can fail (expected \(expected.rawValue)\(undecidedText))"
+            default:
+                verdict.reason = "UNEXPECTED_VERDICT"
+                verdict.detail = "\(result.verdict.rawValue), expected \(expected.rawValue)"
+            }
             return verdict
         }
         let recorded = baseline?.verdict(ofCheck: result.check)
-        if let recorded {
-            verdict.referenceKind = "baseline_file"
-            verdict.referenceID = referenceID
-            let decisive: Set<RecordedVerdict> = [.supported, .refuted]
-            if decisive.contains(recorded), decisive.contains(result.verdict), recorded != result.verdict {
+        guard let recorded else {
+            if result.verdict == .inconclusive {
+                verdict.outcome = .inconclusive
+                verdict.reason = "CLAIM_INCONCLUSIVE"
+                verdict.detail = "inconclusive\(undecidedText)"
+            }
+            return verdict
+        }
+        verdict.referenceKind = "baseline_file"
+        verdict.referenceID = referenceID
+        if recorded != result.verdict {
+            if recorded.isDecisive && result.verdict.isDecisive {
                 verdict.outcome = .regress
                 verdict.reason = "CLAIM_FLIP"
-                verdict.detail = "\(recorded.rawValue) → \(result.verdict.rawValue)"
+            } else {
+                verdict.outcome = .changed
+                verdict.reason = "VERDICT_CHANGED"
+            }
+            verdict.detail = "\(recorded.rawValue) → \(result.verdict.rawValue)\(undecidedText)"
+        }
+        return verdict
+    }
+
+    /// A criterion against its baseline line: a changed rule is stale, a changed outcome a finding
+    /// (held ↔ failed is a flip), and the interval bounds are compared as metric values are.
+    static func compareCriterion(_ criterion: Criterion, entry: BaselineCriterion, sameClass: Bool, check: String,
+                                 referenceID: String?, baselineClass: String) -> MetricVerdict {
+        var verdict = MetricVerdict(check: check, metric: entry.metricKey, outcome: .pass, reason: "CRITERION_AS_RECORDED",
+                                    detail: "\(criterion.rule): \(criterion.outcome.rawValue) \(criterion.observedWithInterval)",
+                                    referenceKind: "baseline_file", referenceID: referenceID, method: "criterion",
+                                    observed: criterion.observed,
+                                    thresholds: ["threshold": criterion.threshold, "abs": entry.tolerance.abs, "rel": entry.tolerance.rel])
+        if entry.statistic != criterion.statistic || entry.comparison != criterion.comparison
+            || entry.threshold.bitPattern != criterion.threshold.bitPattern {
+            verdict.outcome = .stale
+            verdict.reason = "CRITERION_REDEFINED"
+            verdict.detail = "baseline \(entry.statistic) \(entry.comparison.symbol) \(entry.threshold), now \(criterion.rule); update the baseline with a reason"
+            return verdict
+        }
+        if entry.outcome != criterion.outcome {
+            let flip = entry.outcome != .undecided && criterion.outcome != .undecided
+            verdict.outcome = flip ? .regress : .changed
+            verdict.reason = flip ? "CRITERION_FLIP" : "CRITERION_CHANGED"
+            verdict.detail = "\(entry.outcome.rawValue) → \(criterion.outcome.rawValue): \(criterion.rule), observed \(criterion.observedWithInterval)"
+            return verdict
+        }
+        let pairs: [(Double?, Double?)] = [(entry.low, criterion.interval?.low), (entry.high, criterion.interval?.high)]
+        for (recorded, observed) in pairs {
+            switch (recorded, observed) {
+            case (nil, nil): continue
+            case (let r?, let o?):
+                if sameClass ? r.bitPattern == o.bitPattern
+                    : (r.isNaN && o.isNaN) || r == o || Swift.abs(r - o) <= max(entry.tolerance.abs, entry.tolerance.rel * Swift.abs(r)) {
+                    continue
+                }
+                verdict.outcome = .changed
+                verdict.reason = sameClass ? "NONDETERMINISM_OR_NUMERIC_CHANGE" : "OUT_OF_TOLERANCE"
+                verdict.detail = "interval bound \(o) vs baseline \(r)\(sameClass ? "" : " from class \(baselineClass)")"
+                return verdict
+            default:
+                verdict.outcome = .changed
+                verdict.reason = "INTERVAL_APPEARED_OR_VANISHED"
+                verdict.detail = "the baseline \(recorded == nil ? "has no" : "has an") interval, this run \(observed == nil ? "has none" : "has one")"
+                return verdict
             }
         }
+        if !sameClass { verdict.detail += " (compared with determinism class \(baselineClass))" }
         return verdict
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Claims
+import Evidence
 import Foundation
 import Harness
 
@@ -25,7 +26,7 @@ struct ClaimsCommand: ParsableCommand {
                 var id, title, source: String
                 var controls: [String]
                 var summary: String?
-                var criteria: [String]
+                var criteria: [CriterionDefinition]
             }
             let entries = claims.map { Entry(id: $0.id, title: $0.title, source: $0.source, controls: $0.controls,
                                              summary: $0.summary, criteria: $0.criteria) }

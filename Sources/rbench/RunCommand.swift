@@ -74,6 +74,11 @@ struct RunCommand: ParsableCommand {
             let report = try runner.run()
             try output.emit(run: report.run, verdicts: report.verdicts, exitCode: report.exitCode, regime: report.regime)
             if !output.json {
+                print("\nClaims (\(parsed.name), model \(report.run.modelSHA256.prefix(8))):")
+                print(ClaimSummary(run: report.run).table(), terminator: "")
+                for entry in VerdictMatrix.corpusDependence(report.run) {
+                    print("corpus-dependent: \(entry.check): " + entry.verdicts.map { "\($0.claim) \($0.verdict.rawValue)" }.joined(separator: ", "))
+                }
                 let runs = try VerdictMatrix.latestRunsPerModel(store: results, suite: parsed.name)
                 if runs.count > 1 || model != nil {
                     print("\nClaim × model (latest complete run of suite \(parsed.name) per model):")

@@ -120,15 +120,15 @@ struct CAETests {
         return context
     }
 
-    func curve(_ outcome: ClaimOutcome, _ name: String) -> [Double] {
+    func curve(_ outcome: Checked, _ name: String) -> [Double] {
         outcome.metrics.filter { $0.name == name && $0.layer != nil }.sorted { $0.layer! < $1.layer! }.map(\.value)
     }
 
     @Test("model, layer-shuffle and random-init runs: finite per-layer curves, shuffle flat and refuted, random-init informational")
     func subjects() throws {
-        let model = try claim.run(context(.model))
-        let shuffle = try claim.run(context(.control(TDCompressingAutoencoder.layerShuffleControl)))
-        let random = try claim.run(context(.control(RandomInitialization.controlName)))
+        let model = try claim.check(context(.model))
+        let shuffle = try claim.check(context(.control(TDCompressingAutoencoder.layerShuffleControl)))
+        let random = try claim.check(context(.control(RandomInitialization.controlName)))
         for (name, outcome) in [("model", model), ("layer-shuffle", shuffle), ("random-init", random)] {
             let r2 = curve(outcome, "r2")
             print("TD-CAE \(name) \(outcome.verdict): R² \(r2.map { ($0 * 1000).rounded() / 1000 }), gap \(outcome.criteria.map(\.observed))")
@@ -151,8 +151,8 @@ struct CAETests {
         let fresh = ModelResources(modelURL: Fixtures.smolLM2, corpora: [
             "wikitext": Fixtures.sharedDirectory.appendingPathComponent("corpora/wikitext-2-raw/wiki.test.raw"),
         ], randomInitialization: RandomInitialization(seed: 1, std: 0.02))
-        let first = try claim.run(context(.model))
-        let second = try claim.run(context(.model, resources: fresh))
+        let first = try claim.check(context(.model))
+        let second = try claim.check(context(.model, resources: fresh))
         #expect(first.metrics == second.metrics)
         #expect(!first.metrics.isEmpty)
     }

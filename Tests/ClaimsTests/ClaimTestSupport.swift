@@ -1,4 +1,5 @@
 import Claims
+import Evidence
 import Foundation
 import TestSupport
 
@@ -21,5 +22,28 @@ enum SmolLM2Claims {
 
     static func metric(_ outcome: ClaimOutcome, _ name: String, layer: Int? = nil) -> Double? {
         outcome.metrics.first { $0.name == name && $0.layer == layer }?.value
+    }
+}
+
+/// A claim run judged the way the harness judges it.
+struct Checked {
+    var outcome: ClaimOutcome
+    var judgement: Judgement
+    var verdict: Verdict { judgement.verdict }
+    var criteria: [Criterion] { judgement.criteria }
+    var metrics: [Metric] { outcome.metrics }
+}
+
+extension Claim {
+    /// Runs the claim on `context` and judges its criteria (no overrides).
+    func check(_ context: ClaimContext) throws -> Checked {
+        let outcome = try run(context)
+        return Checked(outcome: outcome, judgement: try judge(outcome, subject: context.subject))
+    }
+}
+
+extension SmolLM2Claims {
+    static func metric(_ checked: Checked, _ name: String, layer: Int? = nil) -> Double? {
+        metric(checked.outcome, name, layer: layer)
     }
 }

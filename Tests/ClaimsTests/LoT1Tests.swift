@@ -25,7 +25,7 @@ struct LoT1Tests {
 
     @Test("supported on SmolLM2: late layers have a participation ratio of a few dimensions")
     func trained() throws {
-        let outcome = try claim.run(LoTSmoke.context())
+        let outcome = try claim.check(LoTSmoke.context())
         let median = try #require(SmolLM2Claims.metric(outcome, "median_pr_late"))
         let k90 = try #require(SmolLM2Claims.metric(outcome, "max_k90_late"))
         print("LoT-1 trained: PR \((1...30).map { SmolLM2Claims.metric(outcome, "participation_ratio", layer: $0)! })")
@@ -49,13 +49,13 @@ struct LoT1Tests {
 
     @Test("the random-init control spreads over many dimensions and comes out refuted on both criteria")
     func randomInit() throws {
-        let outcome = try claim.run(LoTSmoke.context(.control(RandomInitialization.controlName)))
+        let outcome = try claim.check(LoTSmoke.context(.control(RandomInitialization.controlName)))
         let median = try #require(SmolLM2Claims.metric(outcome, "median_pr_late"))
         let k90 = try #require(SmolLM2Claims.metric(outcome, "min_k90_late"))
         print("LoT-1 random-init: PR \((1...30).map { SmolLM2Claims.metric(outcome, "participation_ratio", layer: $0)! })")
         print("LoT-1 random-init: k90 \((1...30).map { SmolLM2Claims.metric(outcome, "k90", layer: $0)! })")
         #expect(outcome.verdict == .refuted)
-        #expect(outcome.criteria.allSatisfy { !$0.passed }, "\(outcome.criteria)")
+        #expect(outcome.criteria.allSatisfy { $0.outcome != .held }, "\(outcome.criteria)")
         #expect(median >= 25)
         // The pilot's k90 ≥ 0.3·D holds at N = 1000 × 50 tokens; the smoke size sits lower (about 0.26·D).
         #expect(k90 > 0.25 * 576)
@@ -64,7 +64,7 @@ struct LoT1Tests {
     @Test("fewer trajectories than the model width is insufficient data, before any forward pass")
     func tooFewTrajectories() {
         #expect(throws: ClaimError.self) {
-            try claim.run(SmolLM2Claims.context(corpus: "walden", count: 100, tokens: 16))
+            try claim.check(SmolLM2Claims.context(corpus: "walden", count: 100, tokens: 16))
         }
     }
 }

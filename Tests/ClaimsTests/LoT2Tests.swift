@@ -12,14 +12,14 @@ import TestSupport
 struct LoT2Tests {
     let claim = LoT2Truncation()
 
-    func run(_ subject: Subject) throws -> (ClaimOutcome, Double) {
+    func run(_ subject: Subject) throws -> (Checked, Double) {
         let start = Date()
-        let outcome = try claim.run(SmolLM2Claims.context(subject, corpus: "walden", count: 120, tokens: 32,
+        let outcome = try claim.check(SmolLM2Claims.context(subject, corpus: "walden", count: 120, tokens: 32,
                                                               parameters: ["variantASamples": .int(40)]))
         return (outcome, Date().timeIntervalSince(start))
     }
 
-    func curve(_ outcome: ClaimOutcome, _ name: String) -> [String] {
+    func curve(_ outcome: Checked, _ name: String) -> [String] {
         outcome.metrics.filter { $0.name == name }.map { "\($0.layer!): \(String(format: "%.3f", $0.value))" }
     }
 

@@ -10,7 +10,7 @@ struct LoT3Tests {
 
     @Test("supported on SmolLM2 with λ near the pilot's 0.18")
     func trained() throws {
-        let outcome = try claim.run(LoTSmoke.context())
+        let outcome = try claim.check(LoTSmoke.context())
         let lambda = try #require(SmolLM2Claims.metric(outcome, "lambda_interior"))
         print("LoT-3 trained: \(["lambda_interior", "r2_interior", "lambda_all", "r2_all", "log_alpha_all", "c1", "c2", "A1_max_tau1_late", "A3_middle_third"].map { "\($0)=\(SmolLM2Claims.metric(outcome, $0)!)" })")
         print("LoT-3 trained: A3_tau1 \((1...29).map { SmolLM2Claims.metric(outcome, "A3_tau1", layer: $0)! })")
@@ -32,14 +32,14 @@ struct LoT3Tests {
 
     @Test("the random-init control is refuted by the variance fit, not by kurtosis")
     func randomInit() throws {
-        let outcome = try claim.run(LoTSmoke.context(.control(RandomInitialization.controlName)))
+        let outcome = try claim.check(LoTSmoke.context(.control(RandomInitialization.controlName)))
         print("LoT-3 random-init: \(["lambda_interior", "r2_interior", "lambda_all", "r2_all", "c1", "c2", "A1_max_tau1_late", "A3_middle_third"].map { "\($0)=\(SmolLM2Claims.metric(outcome, $0)!)" })")
         #expect(outcome.verdict == .refuted)
         let lambda = try #require(SmolLM2Claims.metric(outcome, "lambda_interior"))
         let r2 = try #require(SmolLM2Claims.metric(outcome, "r2_interior"))
         #expect(lambda < 0.1 || r2 < 0.8, "λ \(lambda), R² \(r2)")
-        let fitCriteria = outcome.criteria.filter { $0.description.hasPrefix("interior fit") }
-        #expect(fitCriteria.count == 2 && fitCriteria.contains { !$0.passed })
+        let fitCriteria = outcome.criteria.filter { $0.statistic == "r2_interior" || $0.statistic == "lambda_interior" }
+        #expect(fitCriteria.count == 3 && fitCriteria.contains { $0.outcome == .failed })
     }
 }
 }

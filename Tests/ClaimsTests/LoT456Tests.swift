@@ -16,9 +16,9 @@ enum LoT456Smoke {
                               parameters: ["controlLayers": .list([.int(10), .int(30)])])
     }
 
-    static func show(_ label: String, _ outcome: ClaimOutcome, _ names: [String]) {
+    static func show(_ label: String, _ outcome: Checked, _ names: [String]) {
         print("\(label): \(outcome.verdict) \(names.map { "\($0)=\(SmolLM2Claims.metric(outcome, $0).map { String($0) } ?? "-")" })")
-        for criterion in outcome.criteria { print("  \(criterion.passed ? "pass" : "FAIL") \(criterion.description): \(criterion.observed)") }
+        for criterion in outcome.criteria { print("  \(criterion.outcome == .held ? "pass" : "FAIL") \(criterion.name): \(criterion.observed)") }
     }
 }
 
@@ -27,7 +27,7 @@ enum LoT456Smoke {
 struct LoT456ModelTests {
     @Test("LoT-5: pre-norm last step on trend, HF convention far off it, early kurtosis high")
     func edgeLayers() throws {
-        let outcome = try LoT5EdgeLayerAnomalies().run(LoT456Smoke.chunks())
+        let outcome = try LoT5EdgeLayerAnomalies().check(LoT456Smoke.chunks())
         LoT456Smoke.show("LoT-5", outcome, ["delta_last_prenorm", "delta_last_hf", "A3_early_mean", "A3_middle_third", "lambda_interior"])
         let prenorm = try #require(SmolLM2Claims.metric(outcome, "delta_last_prenorm"))
         let hf = try #require(SmolLM2Claims.metric(outcome, "delta_last_hf"))
@@ -38,7 +38,7 @@ struct LoT456ModelTests {
 
     @Test("singular-vector angles: small between adjacent layers, large far apart; informational")
     func angles() throws {
-        let outcome = try LoTSingularVectorAngles().run(LoT456Smoke.chunks())
+        let outcome = try LoTSingularVectorAngles().check(LoT456Smoke.chunks())
         LoT456Smoke.show("LoT-angles", outcome, ["adjacent_median", "distant_median", "angle_u2_first_last"])
         #expect(outcome.verdict == .informational)
         #expect(outcome.criteria.count == 2)
@@ -52,13 +52,13 @@ struct LoT456ModelTests {
     @Test("LoT-4: held-out extrapolation near chance; x̃ = x(t) is detected")
     func extrapolationClassifier() throws {
         let claim = LoT4ExtrapolationClassifier()
-        let outcome = try claim.run(LoT456Smoke.chunks(parameters: ["nullPermutations": .int(0)]))
+        let outcome = try claim.check(LoT456Smoke.chunks(parameters: ["nullPermutations": .int(0)]))
         LoT456Smoke.show("LoT-4", outcome, ["evaluation_trajectories"])
         #expect(SmolLM2Claims.metric(outcome, "evaluation_trajectories") == 68)
         #expect(outcome.criteria.count == 4)
         let heldOut = outcome.metrics.filter { $0.name.hasPrefix("heldout_accuracy") }.map(\.value)
         #expect(heldOut.count == 4 && heldOut.allSatisfy { $0 > 0.3 && $0 < 0.7 }, "\(heldOut)")
-        let identity = try claim.run(LoT456Smoke.chunks(.control(LoT4ExtrapolationClassifier.identityControl)))
+        let identity = try claim.check(LoT456Smoke.chunks(.control(LoT4ExtrapolationClassifier.identityControl)))
         LoT456Smoke.show("LoT-4 identity", identity, [])
         #expect(identity.verdict == .refuted)
     }
@@ -66,12 +66,12 @@ struct LoT456ModelTests {
     @Test("LoT-6: gibberish separates at every layer; the first-vs-second-half control does not")
     func nullInputs() throws {
         let claim = LoT6NullInputs()
-        let outcome = try claim.run(LoT456Smoke.windows())
+        let outcome = try claim.check(LoT456Smoke.windows())
         LoT456Smoke.show("LoT-6", outcome, ["gibberish_accuracy_min", "velocity_ratio", "last_quarter_lambda_ablated",
                                             "last_quarter_r2_ablated", "straightness_projected_ablated"])
         let separation = try #require(SmolLM2Claims.metric(outcome, "gibberish_accuracy_min"))
         #expect(separation >= 0.9)
-        let control = try claim.run(LoT456Smoke.windows(.control(LoT6NullInputs.arbitraryLabelsControl)))
+        let control = try claim.check(LoT456Smoke.windows(.control(LoT6NullInputs.arbitraryLabelsControl)))
         LoT456Smoke.show("LoT-6 arbitrary-labels", control, [])
         #expect(control.verdict == .refuted)
         let chance = control.metrics.filter { $0.name == "arbitrary_accuracy" }.map(\.value)

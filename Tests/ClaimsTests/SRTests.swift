@@ -12,7 +12,7 @@ struct SRTests {
         SmolLM2Claims.context(subject, corpus: "walden", count: count, tokens: 10, parameters: parameters)
     }
 
-    func timed(_ body: () throws -> ClaimOutcome) rethrows -> (ClaimOutcome, Double) {
+    func timed(_ body: () throws -> Checked) rethrows -> (Checked, Double) {
         let start = Date()
         let outcome = try body()
         return (outcome, Date().timeIntervalSince(start))
@@ -20,7 +20,7 @@ struct SRTests {
 
     @Test("SR-1 supported on SmolLM2: sigmoid curves, sharpness near the pilot's 3.4, random-init linear")
     func sr1Trained() throws {
-        let (outcome, seconds) = try timed { try SR1StableRegions().run(context()) }
+        let (outcome, seconds) = try timed { try SR1StableRegions().check(context()) }
         let m = { SmolLM2Claims.metric(outcome, $0) ?? .nan }
         print("SR-1 trained (\(String(format: "%.1f", seconds)) s): median \(m("sharpness_median")) "
               + "(\(m("sharpness_q25"))–\(m("sharpness_q75"))), d̂ \(m("dhat_median_0.25"))/\(m("dhat_median_0.5"))/\(m("dhat_median_0.75")), "
@@ -35,7 +35,7 @@ struct SRTests {
 
     @Test("SR-1 random-init control is refuted: straight curves")
     func sr1RandomInit() throws {
-        let (outcome, seconds) = try timed { try SR1StableRegions().run(context(.control(RandomInitialization.controlName))) }
+        let (outcome, seconds) = try timed { try SR1StableRegions().check(context(.control(RandomInitialization.controlName))) }
         let median = SmolLM2Claims.metric(outcome, "sharpness_median") ?? .nan
         print("SR-1 random-init (\(String(format: "%.1f", seconds)) s): median \(median), "
               + "d̂(.5) \(SmolLM2Claims.metric(outcome, "dhat_median_0.5") ?? .nan)")
@@ -45,7 +45,7 @@ struct SRTests {
 
     @Test("SR-2 orders random-init below trained (informational)")
     func sr2() throws {
-        let (outcome, seconds) = try timed { try SR2SharpeningOrder().run(context()) }
+        let (outcome, seconds) = try timed { try SR2SharpeningOrder().check(context()) }
         let medians = (0..<2).compactMap { SmolLM2Claims.metric(outcome, "sharpness_median", layer: $0) }
         print("SR-2 (\(String(format: "%.1f", seconds)) s): medians \(medians)")
         #expect(outcome.verdict == .informational)
@@ -56,19 +56,19 @@ struct SRTests {
     @Test("SR-2 rejects an unknown model file with a clear error")
     func sr2MissingModel() {
         #expect(throws: ClaimError.self) {
-            try SR2SharpeningOrder().run(context(parameters: ["models": .list([.string("trained"), .string("no-such.gguf")]), "steps": .int(11)]))
+            try SR2SharpeningOrder().check(context(parameters: ["models": .list([.string("trained"), .string("no-such.gguf")]), "steps": .int(11)]))
         }
     }
 
     @Test("SR-3: same-ending pairs interpolate more smoothly; shuffled labels are refuted")
     func sr3() throws {
         let parameters: [String: ParameterValue] = ["steps": .int(11), "pairs": .int(24), "permutations": .int(500)]
-        let (outcome, seconds) = try timed { try SR3SemanticRegions().run(context(count: 200, parameters: parameters)) }
+        let (outcome, seconds) = try timed { try SR3SemanticRegions().check(context(count: 200, parameters: parameters)) }
         let m = { SmolLM2Claims.metric(outcome, $0) ?? .nan }
         print("SR-3 (\(String(format: "%.1f", seconds)) s): similar \(m("sharpness_median_similar")) (n \(m("pairs_similar"))), "
               + "dissimilar \(m("sharpness_median_dissimilar")) (n \(m("pairs_dissimilar"))), p \(m("permutation_p"))")
         #expect(outcome.verdict == .supported, "\(outcome.criteria)")
-        let shuffled = try SR3SemanticRegions().run(context(.control(SR3SemanticRegions.shuffledLabels), count: 200, parameters: parameters))
+        let shuffled = try SR3SemanticRegions().check(context(.control(SR3SemanticRegions.shuffledLabels), count: 200, parameters: parameters))
         print("SR-3 shuffled labels: difference \(SmolLM2Claims.metric(shuffled, "median_difference") ?? .nan), "
               + "p \(SmolLM2Claims.metric(shuffled, "permutation_p") ?? .nan)")
         #expect(shuffled.verdict == .refuted, "\(shuffled.criteria)")
@@ -80,7 +80,7 @@ struct SRTests {
 struct SRExtrasTests {
     @Test("SR-slice: trained has more plateau than random-init, and a full label grid")
     func slice() throws {
-        let outcome = try SR2DSlice().run(SmolLM2Claims.context(corpus: "walden", count: 12, tokens: 10,
+        let outcome = try SR2DSlice().check(SmolLM2Claims.context(corpus: "walden", count: 12, tokens: 10,
                                                                 parameters: ["triplets": .int(4), "grid": .int(7)]))
         let m = { SmolLM2Claims.metric(outcome, $0) ?? .nan }
         print("SR-slice: boundary density \(m("boundary_density")) (RI \(m("boundary_density_ri"))), "
@@ -92,7 +92,7 @@ struct SRExtrasTests {
 
     @Test("SR-gates: hundreds of last-layer gate units flip across a pair")
     func gates() throws {
-        let outcome = try SRGateFlips().run(SmolLM2Claims.context(corpus: "walden", count: 13, tokens: 10))
+        let outcome = try SRGateFlips().check(SmolLM2Claims.context(corpus: "walden", count: 13, tokens: 10))
         let m = { SmolLM2Claims.metric(outcome, $0) ?? .nan }
         print("SR-gates: flips \(m("gate_flips_median")) (inside \(m("gate_flips_inside_median")), d̂ \(m("dhat_inside_median"))); "
               + "RI \(m("gate_flips_median_ri")) (inside \(m("gate_flips_inside_median_ri")))")

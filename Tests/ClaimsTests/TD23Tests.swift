@@ -10,8 +10,8 @@ struct TD23Tests {
 
     @Test("TD-2: trained SmolLM2 densifies; the random-init control stays flat and is refuted")
     func densification() throws {
-        let trained = try TD2Densification().run(context(.model))
-        let random = try TD2Densification().run(context(.control("random-init")))
+        let trained = try TD2Densification().check(context(.model))
+        let random = try TD2Densification().check(context(.control("random-init")))
         print("TD-2 trained \(trained.criteria.map(\.observed)), random-init \(random.criteria.map(\.observed))")
         #expect(trained.verdict == .supported, "\(trained.criteria)")
         #expect(random.verdict == .refuted, "\(random.criteria)")
@@ -22,8 +22,8 @@ struct TD23Tests {
 
     @Test("TD-3: trained SmolLM2 accelerates (pilot A ≈ 4.6); random-init does not (A ≈ 1)")
     func acceleration() throws {
-        let trained = try TD3Acceleration().run(context(.model))
-        let random = try TD3Acceleration().run(context(.control("random-init")))
+        let trained = try TD3Acceleration().check(context(.model))
+        let random = try TD3Acceleration().check(context(.control("random-init")))
         print("TD-3 trained \(trained.criteria.map(\.observed)), random-init \(random.criteria.map(\.observed))")
         #expect(trained.verdict == .supported, "\(trained.criteria)")
         #expect(random.verdict == .refuted, "\(random.criteria)")

@@ -13,11 +13,11 @@ struct TD456Tests {
     func mutualInformation() throws {
         // 16 units keep the test quick; the shape does not depend on the unit count.
         let parameters: [String: ParameterValue] = ["units": .int(16)]
-        let trained = try TD4MutualInformation().run(context(.model, parameters: parameters))
-        let shuffled = try TD4MutualInformation().run(context(.control("shuffle"), parameters: parameters))
+        let trained = try TD4MutualInformation().check(context(.model, parameters: parameters))
+        let shuffled = try TD4MutualInformation().check(context(.control("shuffle"), parameters: parameters))
         print("TD-4 trained \(trained.criteria.map(\.observed)), shuffle \(shuffled.criteria.map(\.observed))")
         #expect(trained.verdict == .informational && shuffled.verdict == .informational)
-        let bothHold = trained.criteria.allSatisfy(\.passed)
+        let bothHold = trained.criteria.allSatisfy { $0.outcome == .held }
         #expect(bothHold, "\(trained.criteria)")
         let first = try #require(SmolLM2Claims.metric(trained, "mi", layer: 1))
         let median = try #require(SmolLM2Claims.metric(trained, "mi_median_later"))
@@ -31,7 +31,7 @@ struct TD456Tests {
 
     @Test("TD-5: SmolLM2 winds like a random walk, so the check stays informational")
     func rotations() throws {
-        let outcome = try TD5Rotations().run(context(.model))
+        let outcome = try TD5Rotations().check(context(.model))
         print("TD-5 \(outcome.criteria.map(\.observed))")
         #expect(outcome.verdict == .informational)
         let revolutions = try #require(SmolLM2Claims.metric(outcome, "revolutions_mean_trajectory_raw"))
@@ -49,8 +49,8 @@ struct TD456Tests {
 
     @Test("TD-6: trained trajectories straighten late (pilot S ≈ 16°); random-init turns at 90° and is refuted")
     func turningAngle() throws {
-        let trained = try TD6TurningAngle().run(context(.model))
-        let random = try TD6TurningAngle().run(context(.control("random-init")))
+        let trained = try TD6TurningAngle().check(context(.model))
+        let random = try TD6TurningAngle().check(context(.control("random-init")))
         print("TD-6 trained \(trained.criteria.map(\.observed)), random-init \(random.criteria.map(\.observed))")
         #expect(trained.verdict == .supported, "\(trained.criteria)")
         #expect(random.verdict == .refuted, "\(random.criteria)")
@@ -62,8 +62,8 @@ struct TD456Tests {
 
     @Test("Extras: unit correlation decays slowly with lag (shuffle ≈ 0); the norm grows fastest late")
     func extras() throws {
-        let lag = try TDUnitCorrelationLag().run(context(.model))
-        let shuffled = try TDUnitCorrelationLag().run(context(.control("shuffle")))
+        let lag = try TDUnitCorrelationLag().check(context(.model))
+        let shuffled = try TDUnitCorrelationLag().check(context(.control("shuffle")))
         #expect(lag.verdict == .informational)
         let one = try #require(SmolLM2Claims.metric(lag, "lag_med_r", layer: 1))
         let ten = try #require(SmolLM2Claims.metric(lag, "lag_med_r", layer: 10))
@@ -72,7 +72,7 @@ struct TD456Tests {
         let shuffledOne = try #require(SmolLM2Claims.metric(shuffled, "lag_med_r", layer: 1))
         #expect(abs(shuffledOne) < 0.1)
 
-        let norm = try TDNormGrowth().run(context(.model))
+        let norm = try TDNormGrowth().check(context(.model))
         #expect(norm.verdict == .informational)
         let late = try #require(SmolLM2Claims.metric(norm, "growth_rate_late"))
         let middle = try #require(SmolLM2Claims.metric(norm, "growth_rate_mid"))

@@ -9,13 +9,13 @@ struct TD7Tests {
     let claim = TD7PerturbationRecovery()
     let layers = [0, 7, 14, 22, 29]
 
-    func run(_ subject: Subject) throws -> (ClaimOutcome, Double) {
+    func run(_ subject: Subject) throws -> (Checked, Double) {
         let start = Date()
-        let outcome = try claim.run(SmolLM2Claims.context(subject, corpus: "wikitext", count: 100, tokens: 32))
+        let outcome = try claim.check(SmolLM2Claims.context(subject, corpus: "wikitext", count: 100, tokens: 32))
         return (outcome, Date().timeIntervalSince(start))
     }
 
-    func curve(_ outcome: ClaimOutcome, _ name: String) -> [Double] {
+    func curve(_ outcome: Checked, _ name: String) -> [Double] {
         layers.compactMap { SmolLM2Claims.metric(outcome, name, layer: $0) }
     }
 
@@ -65,7 +65,7 @@ struct TD7Tests {
     @Test("an injection layer outside the model is an error, not a silent pass")
     func badLayers() {
         #expect(throws: ClaimError.self) {
-            try claim.run(SmolLM2Claims.context(corpus: "wikitext", count: 100, tokens: 32,
+            try claim.check(SmolLM2Claims.context(corpus: "wikitext", count: 100, tokens: 32,
                                                 parameters: ["layers": .list([.int(0), .int(30)])]))
         }
     }

@@ -60,7 +60,7 @@ import TestSupport
 
         let explained = try runProcess(rbench, ["explain", "TD-1", "--json"], in: temp.url)
         let explanation = try #require(try JSONSerialization.jsonObject(with: Data(explained.stdout.utf8)) as? [String: Any])
-        #expect(explanation["shipped"] as? Bool == true && (explanation["criteria"] as? [String])?.isEmpty == false)
+        #expect(explanation["shipped"] as? Bool == true && (explanation["criteria"] as? [[String: Any]])?.isEmpty == false)
     }
 
     @Test func everySubcommandHelpHasExamples() throws {

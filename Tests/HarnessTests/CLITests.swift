@@ -47,7 +47,7 @@ import TestSupport
         try (good.serialized() + "{\"check\": 1}\n").write(to: url, atomically: true, encoding: .utf8)
         let malformed = try call(args, in: root)
         #expect(malformed.status == 65)
-        #expect(malformed.stderr.contains("\(url.lastPathComponent):\(good.entries.count + 2): unknown key") || malformed.stderr.contains(":\(good.entries.count + 2):"))
+        #expect(malformed.stderr.contains("\(url.lastPathComponent):\(good.entries.count + good.criteria.count + 2): unknown key") || malformed.stderr.contains(":\(good.entries.count + good.criteria.count + 2):"))
 
         #expect(try call(["check", "--bogus"], in: root).status == 64)
         #expect(try call(["check", "no-such-run", "--db", "results/rbench.sqlite"], in: root).status == 64)
@@ -81,7 +81,7 @@ import TestSupport
         try fixture.temp.write("Suites/tiny.yaml", fixture.yaml())
         let result = try call(["run", "--suite", "tiny", "--models-dir", "models", "--corpora", "corpora", "--db", "results/x.sqlite"], in: fixture.temp.url)
         #expect(result.status == 65)
-        #expect(result.stderr.contains("Suites/tiny.yaml:8: key 'claims.id': unknown claim 'T-1'"))
+        #expect(result.stderr.contains("Suites/tiny.yaml:8: key 'claims[0].id': unknown claim 'T-1'"))
         let malformed = try call(["run", "--suite", "Suites/missing.yaml"], in: fixture.temp.url)
         #expect(malformed.status == 65 && malformed.stderr.contains("Suites/missing.yaml"))
     }

@@ -94,7 +94,7 @@ import TestSupport
         #expect(try reader.loadRun(id: "old-run").revision.describe == "v1")
 
         let store = try ResultStore(path: path)
-        #expect(try store.appliedMigrations() == ["v1", "v2", "v3_run_provenance"])
+        #expect(try store.appliedMigrations() == ["v1", "v2", "v3_run_provenance", "v4_criteria"])
         let old = try store.loadRun(id: "old-run")
         #expect(old.results.count == 1)
         #expect(old.results[0].metrics[0].value == 0.25)

@@ -28,6 +28,12 @@ struct ClaimFigureSet: Sendable {
 enum ClaimFigures {
     static let minimumLayers = 3
 
+    /// `TD-1@walden` → (`TD-1`, `walden`); an id without `@` has no variant.
+    static func splitVariant(_ id: String) -> (base: String, variant: String?) {
+        guard let at = id.firstIndex(of: "@") else { return (id, nil) }
+        return (String(id[..<at]), String(id[id.index(after: at)...]))
+    }
+
     /// Subjects in drawing order: the model, random-init, then the other controls as recorded.
     static func orderedSubjects(_ results: [ResultRecord]) -> [String] {
         let subjects = results.map(\.subject).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
@@ -78,14 +84,17 @@ enum ClaimFigures {
         return ("layer", false)
     }
 
-    /// The number after `symbol` in the first note containing `marker`, e.g. `R ≥ 0.7` → 0.7.
-    static func threshold(in notes: [String], marker: String, symbol: String) -> Double? {
-        for note in notes where note.contains(marker) {
-            guard let range = note.range(of: symbol) else { continue }
-            let digits = note[range.upperBound...].drop { $0 == " " }.prefix { $0.isNumber || $0 == "." || $0 == "-" }
-            if let value = Double(digits) { return value }
-        }
-        return nil
+    /// The threshold the named criterion was judged against in `result` (an override's value when the suite set one).
+    static func threshold(_ result: ResultRecord?, criterion name: String) -> Double? {
+        result?.criteria.first { $0.name == name }?.threshold
+    }
+
+    /// The per-layer intervals of one metric name, in layer order.
+    static func intervals(_ result: ResultRecord, _ name: String) -> [(x: Double, low: Double, high: Double)] {
+        result.metrics.compactMap { metric in
+            guard metric.name == name, let layer = metric.layer, let interval = metric.interval else { return nil }
+            return (x: Double(layer), low: interval.low, high: interval.high)
+        }.sorted { $0.x < $1.x }
     }
 
     static func figureID(_ claim: String, _ suffix: String) -> String {
@@ -101,7 +110,7 @@ enum ClaimFigures {
             let points = curve(result, name)
             guard !points.isEmpty else { return nil }
             return ChartSeries(label: subject + suffix, points: points, colorSlot: slot(of: subject, in: subjects),
-                               dashed: dashed, emphasized: subject == "model")
+                               dashed: dashed, emphasized: subject == "model", intervals: intervals(result, name))
         }
     }
 
@@ -135,8 +144,7 @@ enum ClaimFigures {
 
         if layered.contains("med_r") {
             var references: [ChartReference] = []
-            let notes = model?.notes ?? []
-            if let threshold = threshold(in: notes, marker: "null median", symbol: "≤") {
+            if let threshold = threshold(model, criterion: "null_shuffle_max") {
                 references.append(ChartReference(label: "null bound |r| ≤ \(LineChart.tickLabel(threshold))",
                                                  low: -threshold, high: threshold, colorSlot: 5))
             }
@@ -145,7 +153,7 @@ enum ClaimFigures {
                 references.append(ChartReference(label: "\(control) null", low: metric.value, high: metric.value,
                                                  colorSlot: subjects.contains(control) ? slot(of: control, in: subjects) : 5))
             }
-            if let pass = threshold(in: notes, marker: "R ≥", symbol: "≥") {
+            if let pass = threshold(model, criterion: "R_min") {
                 references.append(ChartReference(label: "pass: R ≥ \(LineChart.tickLabel(pass))", low: pass, high: pass, colorSlot: 0))
             }
             let chart = LineChart(title: "TD-1: median unit correlation across consecutive layers",

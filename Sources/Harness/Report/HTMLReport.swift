@@ -1,4 +1,5 @@
 import Claims
+import Evidence
 import Foundation
 import Recording
 
@@ -41,8 +42,14 @@ public struct HTMLReport: Sendable {
         page.verdictTable(run)
         for claimID in claimIDs {
             let results = run.results.filter { $0.claimID == claimID }
-            let set = ClaimFigures.figures(claim: claimID, results: results)
-            page.claimSection(claimID, claim: catalog[claimID], results: results, figures: set)
+            // A variant (`TD-1@walden`) draws its claim's figures under its own figure ids.
+            let (base, variant) = ClaimFigures.splitVariant(claimID)
+            var set = ClaimFigures.figures(claim: base, results: results)
+            if let variant {
+                for index in set.primary.indices { set.primary[index].id += "-\(variant)" }
+                for index in set.more.indices { set.more[index].id += "-\(variant)" }
+            }
+            page.claimSection(claimID, claim: catalog[base], results: results, figures: set)
             figures += set.primary + set.more
         }
         if let history {
@@ -101,6 +108,7 @@ struct ReportPage {
             case .supported: kind = "good"
             case .refuted: kind = expected == .refuted ? "good" : "bad"
             case .informational: kind = "info"
+            case .inconclusive: kind = expected == .inconclusive ? "good" : "warn"
             case .error: kind = "bad"
             }
         }
@@ -171,14 +179,39 @@ struct ReportPage {
     }
 
     mutating func verdictTable(_ run: RunRecord) {
-        body += "<section id=\"verdicts\"><h2>Verdicts</h2>\n<table class=\"verdicts\"><thead><tr><th>claim</th><th>subject</th><th>verdict</th><th>expected</th><th>criteria</th><th>duration</th></tr></thead><tbody>\n"
+        body += "<section id=\"verdicts\"><h2>Verdicts</h2>\n<p class=\"muted\">A claim is supported only when every criterion holds over its whole \(Self.levelText(run)) interval, refuted when one fails over its whole interval, inconclusive otherwise.</p>\n<table class=\"verdicts\"><thead><tr><th>claim</th><th>subject</th><th>verdict</th><th>expected</th><th>criteria (observed [interval], n)</th><th>duration</th></tr></thead><tbody>\n"
         for result in run.results {
-            let criteria = result.notes.map(Self.noteHTML).joined(separator: "<br>") + (result.error.map { "<br><span class=\"bad-text\">error: \(escapeXML($0))</span>" } ?? "")
+            let criteria = result.criteria.map(Self.criterionHTML).joined(separator: "<br>")
+                + (result.error.map { "<br><span class=\"bad-text\">error: \(escapeXML($0))</span>" } ?? "")
             body += "<tr><td><a href=\"#\(Self.anchor(result.claimID))\">\(escapeXML(result.claimID))</a></td><td>\(escapeXML(result.subject))</td>"
                 + "<td>\(Self.verdictBadge(result.verdict, expected: result.expectedVerdict))</td><td>\(result.expectedVerdict.map { escapeXML($0.rawValue) } ?? "<span class=\"muted\">—</span>")</td>"
                 + "<td class=\"notes\">\(criteria)</td><td class=\"num\">\(Self.duration(result.durationNS))</td></tr>\n"
         }
         body += "</tbody></table></section>\n"
+    }
+
+    /// One judged criterion: its outcome mark, rule, observed value with interval and sample size, and any override.
+    static func criterionHTML(_ criterion: Criterion) -> String {
+        let mark: String
+        switch criterion.outcome {
+        case .held: mark = "<span class=\"good-text\" title=\"held over its whole interval\">✓</span>"
+        case .failed: mark = "<span class=\"bad-text\" title=\"failed over its whole interval\">✗</span>"
+        case .undecided: mark = "<span class=\"warn-text\" title=\"the interval straddles the threshold\">?</span>"
+        }
+        var text = "\(mark) <code>\(escapeXML(criterion.rule))</code>: \(escapeXML(criterion.observedWithInterval))"
+        if let interval = criterion.interval {
+            text += " <span class=\"muted\">(\(interval.method.rawValue), n = \(interval.sampleSize) \(escapeXML(interval.unit)))</span>"
+        }
+        if let override = criterion.override {
+            text += " <span class=\"warn-text\">override: threshold \(Interval.format(override.original)) → \(Interval.format(override.value)) — \(escapeXML(override.reason))</span>"
+        }
+        return text
+    }
+
+    /// "95 %" from the first interval of the run (the suite's level).
+    static func levelText(_ run: RunRecord) -> String {
+        let level = run.results.lazy.flatMap(\.criteria).compactMap(\.interval).first?.level ?? 0.95
+        return "\(Int((level * 100).rounded())) %"
     }
 
     /// A result note with its `pass:`/`fail:` prefix marked.
@@ -226,6 +259,7 @@ struct ReportPage {
         body += "</div><aside class=\"criteria\">\n"
         for result in results {
             body += "<h3>\(escapeXML(result.subject)) \(Self.verdictBadge(result.verdict, expected: result.expectedVerdict))</h3><ul>"
+            for criterion in result.criteria { body += "<li>\(Self.criterionHTML(criterion))</li>" }
             for note in result.notes { body += "<li>\(Self.noteHTML(note))</li>" }
             body += "</ul>\n"
         }
@@ -290,8 +324,8 @@ struct ReportPage {
     }
 
     static let css = """
-    :root{--bg:#ffffff;--fg:#1f2328;--muted:#59636e;--line:#d1d9e0;--panel:#f6f8fa;--good:#1a7f37;--bad:#cf222e;--info:#0969da}
-    @media (prefers-color-scheme:dark){:root{--bg:#0d1117;--fg:#e6edf3;--muted:#9198a1;--line:#3d444d;--panel:#151b23;--good:#3fb950;--bad:#f85149;--info:#4493f8}}
+    :root{--bg:#ffffff;--fg:#1f2328;--muted:#59636e;--line:#d1d9e0;--panel:#f6f8fa;--good:#1a7f37;--bad:#cf222e;--info:#0969da;--warn:#9a6700}
+    @media (prefers-color-scheme:dark){:root{--bg:#0d1117;--fg:#e6edf3;--muted:#9198a1;--line:#3d444d;--panel:#151b23;--good:#3fb950;--bad:#f85149;--info:#4493f8;--warn:#d29922}}
     *{box-sizing:border-box}
     body{margin:0;background:var(--bg);color:var(--fg);font:15px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif}
     main{max-width:1180px;margin:0 auto;padding:8px 24px 40px}
@@ -310,7 +344,7 @@ struct ReportPage {
     td.notes{font-size:12px}
     table.scalars{width:auto}
     .badge{display:inline-block;padding:0 8px;border-radius:10px;font-size:12px;font-weight:600;border:1px solid currentColor}
-    .badge.good,.good-text{color:var(--good)}.badge.bad,.bad-text{color:var(--bad)}.badge.info{color:var(--info)}
+    .badge.good,.good-text{color:var(--good)}.badge.bad,.bad-text{color:var(--bad)}.badge.info{color:var(--info)}.badge.warn,.warn-text{color:var(--warn)}
     .muted,.source{color:var(--muted)}.source{margin-top:0;font-size:13px}
     .claim-body{display:grid;grid-template-columns:minmax(0,1fr) 300px;gap:20px;align-items:start}
     @media (max-width:900px){.claim-body{grid-template-columns:1fr}}

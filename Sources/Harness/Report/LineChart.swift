@@ -10,10 +10,13 @@ struct ChartSeries: Sendable, Equatable {
     var emphasized = false
     /// Points only, no line (a scatter of many points).
     var markersOnly = false
+    /// Per-point confidence intervals, drawn as a shaded band around the line.
+    var intervals: [(x: Double, low: Double, high: Double)] = []
 
     static func == (lhs: ChartSeries, rhs: ChartSeries) -> Bool {
         lhs.label == rhs.label && lhs.colorSlot == rhs.colorSlot && lhs.dashed == rhs.dashed && lhs.markersOnly == rhs.markersOnly
             && lhs.points.map(\.x) == rhs.points.map(\.x) && lhs.points.map(\.y) == rhs.points.map(\.y)
+            && lhs.intervals.map(\.low) == rhs.intervals.map(\.low) && lhs.intervals.map(\.high) == rhs.intervals.map(\.high)
     }
 }
 
@@ -60,6 +63,11 @@ struct LineChart: Sendable {
         let lines = series.map { drawable($0.points) }
         let xs = lines.flatMap { $0.map(\.x) }
         var ys = lines.flatMap { $0.map(\.y) }
+        let bands = series.map { line in
+            line.intervals.filter { $0.x.isFinite && $0.low.isFinite && $0.high.isFinite && (!logY || $0.low > 0) && (!logX || $0.x > 0) }
+                .sorted { $0.x < $1.x }
+        }
+        ys += bands.flatMap { $0.flatMap { [$0.low, $0.high] } }
         ys += references.flatMap { [$0.low, $0.high] }.filter { $0.isFinite && (!logY || $0 > 0) }
         let plot = (x0: Self.margin.left, x1: Self.width - Self.margin.right,
                     y0: Self.margin.top, y1: Self.height - Self.margin.bottom)
@@ -159,6 +167,12 @@ struct LineChart: Sendable {
             if high > low {
                 out += "<line class=\"ref s5\" x1=\"\(fmt(px(low)))\" x2=\"\(fmt(px(high)))\" y1=\"\(fmt(py(low)))\" y2=\"\(fmt(py(high)))\"><title>\(escapeXML(diagonal))</title></line>\n"
             }
+        }
+
+        // Interval bands under the lines: the upper edge left to right, the lower edge back.
+        for (line, band) in zip(series, bands) where band.count >= 2 {
+            let edge = band.map { "\(fmt(px($0.x))),\(fmt(py($0.high)))" } + band.reversed().map { "\(fmt(px($0.x))),\(fmt(py($0.low)))" }
+            out += "<polygon class=\"band s\(line.colorSlot % 8)\" points=\"\(edge.joined(separator: " "))\"><title>\(escapeXML("\(line.label): confidence band"))</title></polygon>\n"
         }
 
         // Data.

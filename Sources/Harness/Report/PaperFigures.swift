@@ -49,7 +49,10 @@ extension ClaimFigures {
             let slot = slot(of: subject, in: subjects)
             for (variant, dashed) in [("A", false), ("B", true)] {
                 let r = curve(result, "\(variant)_ratio"), k = curve(result, "\(variant)_mean_kl")
-                if !r.isEmpty { ratio.append(ChartSeries(label: "\(subject) · \(variant)", points: r, colorSlot: slot, dashed: dashed, emphasized: subject == "model")) }
+                if !r.isEmpty {
+                    ratio.append(ChartSeries(label: "\(subject) · \(variant)", points: r, colorSlot: slot, dashed: dashed,
+                                             emphasized: subject == "model", intervals: intervals(result, "\(variant)_ratio")))
+                }
                 if !k.isEmpty { kl.append(ChartSeries(label: "\(subject) · \(variant)", points: k, colorSlot: slot, dashed: dashed, emphasized: subject == "model")) }
             }
             if let baseline = scalar(result, "baseline_median_kl") {
@@ -121,7 +124,8 @@ extension ClaimFigures {
                 let points = curve(result, name)
                 if !points.isEmpty {
                     series.append(ChartSeries(label: "\(subject) · \(name.dropFirst("kappa_".count))", points: points,
-                                              colorSlot: [0, 3, 4][index], dashed: isControl(subject), emphasized: name == "kappa_shift"))
+                                              colorSlot: [0, 3, 4][index], dashed: isControl(subject), emphasized: name == "kappa_shift",
+                                              intervals: name == "kappa_shift" ? intervals(result, name) : []))
                 }
             }
         }

@@ -13,8 +13,11 @@ public struct DepthThirds: Sendable, Hashable {
     /// L, the number of blocks.
     public let layers: Int
 
-    public init(layers: Int) {
-        precondition(layers >= 3, "DepthThirds: a depth of \(layers) blocks has no thirds")
+    /// Throws ``ClaimError/insufficientData(_:)`` for fewer than 3 blocks, which have no thirds.
+    public init(layers: Int) throws {
+        guard layers >= 3 else {
+            throw ClaimError.insufficientData("a model of \(layers) block(s) has no thirds of the depth; these checks need at least 3 blocks")
+        }
         self.layers = layers
     }
 

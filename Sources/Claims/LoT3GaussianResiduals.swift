@@ -83,7 +83,7 @@ public struct LoT3GaussianResiduals: Claim {
         let lambda = interiorFit.slopes[0]
         let c1 = separation.slopes[0], c2 = separation.slopes[1]
 
-        let thirds = DepthThirds(layers: layers)
+        let thirds = try DepthThirds(layers: layers)
         struct Summary { var a1Late, lambda, r2, c2OverC1, a3Middle: Double }
         func summary(_ pairs: [TrajectoryResiduals.PairAggregates]) throws -> Summary {
             let fit = try TrajectoryResiduals.interiorFit(pairs, layers: layers)

@@ -71,7 +71,7 @@ public struct LoT5EdgeLayerAnomalies: Claim {
         let deltaPreNorm = lastPreNorm.a2 - predictedLast
         let deltaHF = lastHF.a2 - predictedLast
 
-        let thirds = DepthThirds(layers: layers)
+        let thirds = try DepthThirds(layers: layers)
         let early = steps.filter { $0.t <= Self.earlyLayers }.map(\.a3)
         let middle = steps.filter { thirds.third(ofTransitionFrom: $0.t) == .middle }.map(\.a3)
         let earlyA3 = Statistics.mean(early), middleA3 = Statistics.mean(middle)

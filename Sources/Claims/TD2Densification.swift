@@ -44,7 +44,7 @@ public struct TD2Densification: Claim {
         guard excluded >= 0, excluded < width else {
             throw ClaimError.insufficientData("\(id) parameter massive_units = \(excluded) must lie in 0..<\(width)")
         }
-        let thirds = DepthThirds(layers: states.blockCount)
+        let thirds = try DepthThirds(layers: states.blockCount)
 
         // The massive units: largest mean |activation| over all samples and states.
         var meanAbsolute = [Double](repeating: 0, count: width)

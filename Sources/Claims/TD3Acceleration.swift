@@ -37,7 +37,7 @@ public struct TD3Acceleration: Claim {
         try context.requireKnownSubject(self)
         let states = try context.lastPositionStates(.paragraphs)
         let blocks = states.blockCount
-        let thirds = DepthThirds(layers: blocks)
+        let thirds = try DepthThirds(layers: blocks)
         let layers = Array(1..<blocks)  // transitions h_l → h_{l+1}, l ≥ 1
         let n = states.sampleCount
         var velocity: [Double] = [], cosine: [Double] = [], metrics: [Metric] = []

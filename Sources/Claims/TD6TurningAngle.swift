@@ -44,7 +44,7 @@ public struct TD6TurningAngle: Claim {
         guard blocks >= 4, states.sampleCount >= 2 else {
             throw ClaimError.insufficientData("TD-6 needs ≥ 4 blocks and ≥ 2 paragraphs, got \(blocks) blocks and \(states.sampleCount) paragraphs")
         }
-        let thirds = DepthThirds(layers: blocks)
+        let thirds = try DepthThirds(layers: blocks)
         let trajectories = (0..<states.sampleCount).map { s in (0...blocks).map { states.residual[$0].row(s) } }
         let perSample = Self.turningAngles(trajectories)
         let full = Self.columnMeans(perSample)

@@ -120,7 +120,7 @@ public struct TDCompressingAutoencoder: Claim {
         let pca = try Self.scores(pooled, squaredErrors: pcaErrors, labels: labels, groups: layers)
         let pooledScore = try Self.scores(pooled, squaredErrors: fit.squaredErrors, labels: [Int](repeating: 0, count: pooled.rows), groups: 1)
 
-        let thirds = DepthThirds(layers: layers - 1)
+        let thirds = try DepthThirds(layers: layers - 1)
         func thirdMeans(_ v: [Double]) -> (Double, Double, Double) {
             (mean(thirds.layers(in: .early).map { v[$0] }), mean(thirds.layers(in: .middle).map { v[$0] }),
              mean(thirds.layers(in: .late).map { v[$0] }))

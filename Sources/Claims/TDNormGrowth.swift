@@ -35,7 +35,7 @@ public struct TDNormGrowth: Claim {
         guard blocks >= 6, states.sampleCount >= 1 else {
             throw ClaimError.insufficientData("TD-norm needs ≥ 6 blocks and ≥ 1 paragraph, got \(blocks) blocks and \(states.sampleCount) paragraphs")
         }
-        let thirds = DepthThirds(layers: blocks)
+        let thirds = try DepthThirds(layers: blocks)
         let n = states.sampleCount
         var perSample = Matrix(rows: n, columns: blocks + 1)
         for (l, m) in states.residual.enumerated() {

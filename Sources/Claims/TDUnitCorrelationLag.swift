@@ -45,7 +45,7 @@ public struct TDUnitCorrelationLag: Claim {
         let permutation = rng.permutation(states.sampleCount)
         let shuffled = context.subject == .control(Self.shuffleControl)
 
-        let thirds = DepthThirds(layers: blocks)
+        let thirds = try DepthThirds(layers: blocks)
         var metrics: [Metric] = []
         var curve: [Double] = []
         for lag in 1...maxLag {

@@ -128,7 +128,7 @@ public struct ComparisonRegime: Codable, Sendable, Equatable {
     public static func of(head: RunRecord, base: RunRecord, tolerances: (file: BaselineFile, path: String)?) -> ComparisonRegime {
         let headClass = head.environment.determinismClass, baseClass = base.environment.determinismClass
         let fallback = BaselineTolerance.crossClassDefault
-        let defaults = "abs \(fallback.abs), rel \(fallback.rel)"
+        let defaults = "abs \(fallback.abs), rel \(fallback.rel), wider for the families of BaselineTolerance.crossClass"
         return ComparisonRegime(kind: headClass == baseClass ? .bitwise : .tolerance, suite: head.suite, runClass: headClass,
                                 referenceClass: baseClass,
                                 reference: "run \(base.id)",
@@ -255,12 +255,14 @@ public enum Comparator {
         var criteria: [BaselineCriterion] = []
         for result in base.results {
             for metric in result.metrics where !metric.isStochastic {
-                let tolerance = tolerances?.entry(check: result.check, metric: metric.key)?.tolerance ?? .crossClassDefault
+                let tolerance = tolerances?.entry(check: result.check, metric: metric.key)?.tolerance
+                    ?? .crossClass(check: result.check, metric: metric.key)
                 entries.append(BaselineEntry(check: result.check, metric: metric.key, value: metric.value, tolerance: tolerance,
                                              verdict: result.verdict, epoch: 0, reason: "", setBy: base.id))
             }
             for criterion in result.criteria {
-                let tolerance = tolerances?.criterion(check: result.check, name: criterion.name)?.tolerance ?? .crossClassDefault
+                let tolerance = tolerances?.criterion(check: result.check, name: criterion.name)?.tolerance
+                    ?? .crossClass(check: result.check, metric: criterion.statistic)
                 criteria.append(BaselineCriterion(criterion, check: result.check, tolerance: tolerance, verdict: result.verdict,
                                                   epoch: 0, reason: "", setBy: base.id))
             }

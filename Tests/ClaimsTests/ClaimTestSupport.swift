@@ -1,3 +1,4 @@
+import Analysis
 import Claims
 import Evidence
 import Foundation
@@ -14,10 +15,14 @@ enum SmolLM2Claims {
         ],
         randomInitialization: RandomInitialization(seed: 1, std: 0.02))
 
+    /// Fewer replicates than a suite's default keep the claim tests quick; the schemes themselves are
+    /// tested on synthetic data (ResamplingTests).
+    static let resampling = ResamplingSettings(level: 0.95, replicates: 300, groups: 5)
+
     static func context(_ subject: Subject = .model, corpus: String, count: Int, tokens: Int,
                         parameters: [String: ParameterValue] = [:], seed: UInt64 = 1234) -> ClaimContext {
         ClaimContext(parameters: ClaimParameters(parameters), seed: seed, subject: subject, resources: resources,
-                     sampling: Sampling(corpus: corpus, count: count, tokens: tokens))
+                     sampling: Sampling(corpus: corpus, count: count, tokens: tokens), resampling: resampling)
     }
 
     static func metric(_ outcome: ClaimOutcome, _ name: String, layer: Int? = nil) -> Double? {

@@ -5,7 +5,7 @@ import TestSupport
 /// The LoT smoke sampling shared by the LoT-1 and LoT-3 tests (one capture and one set of
 /// SVDs per model for both): N must be at least D = 576.
 enum LoTSmoke {
-    static let count = 600
+    static let count = 720
     static let tokens = 16
 
     static func context(_ subject: Subject = .model) -> ClaimContext {

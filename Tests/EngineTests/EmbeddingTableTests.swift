@@ -43,9 +43,10 @@ struct EmbeddingTableTests {
             scoresQuantized.withUnsafeMutableBufferPointer { quantized.scores(x.baseAddress!, rows: tokens.count, into: $0.baseAddress!) }
         }
         #expect(scoresQuantized.allSatisfy { $0.isFinite })
-        // Each score is one dot product of length `width`; tiling may change the GEMM's blocking
-        // on another BLAS build, so only rounding-level agreement is required (bitwise here).
+        // Each score is one dot product of length `width`; tiling changes the GEMM's blocking, which
+        // OpenBLAS's Zen kernels round differently (1.06e-5 measured; bitwise with Cooperlake's), so
+        // float32 rounding agreement is what is required: a few ε·√width.
         let worst = zip(scoresDense, scoresQuantized).map { abs($0 - $1) / max(1, abs($0)) }.max()!
-        #expect(worst < 1e-5)
+        #expect(worst < 1e-4)
     }
 }

@@ -90,7 +90,7 @@ import TestSupport
 
         // A reading command migrates an older file it may write (adding only), then reads it.
         let reader = try ResultStore(path: path, access: .readOnly)
-        #expect(try reader.appliedMigrations() == ["v1", "v2", "v3_run_provenance"])
+        #expect(try reader.appliedMigrations() == ["v1", "v2", "v3_run_provenance", "v4_criteria"])
         #expect(try reader.loadRun(id: "old-run").revision.describe == "v1")
 
         let store = try ResultStore(path: path)

@@ -8,15 +8,19 @@ struct Generate: ParsableCommand {
         Examples:
           rbench generate --prompt "The capital of France is"
           rbench generate --model .models/gemma-3-270m-q4_k_m.gguf --prompt "Once upon a time" --count 30
+          rbench generate --model .models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf --parse-special \\
+            --prompt $'<|im_start|>user\\nWrite hello world in C<|im_end|>\\n<|im_start|>assistant\\n'
         """)
 
     @OptionGroup var model: ModelOptions
     @Option(help: "Prompt text.") var prompt: String
     @Option(help: "Tokens to generate.") var count = 20
+    @Flag(help: "Recognise control tokens written in the prompt (e.g. Qwen's <|im_start|>); otherwise they are plain text.")
+    var parseSpecial = false
 
     func run() throws {
         let (_, languageModel, tokenizer) = try model.load()
-        let ids = tokenizer.encode(prompt, addSpecial: true)
+        let ids = tokenizer.encode(prompt, addSpecial: true, parseSpecial: parseSpecial)
         let continuation = try languageModel.generateGreedy(ids, count: count, stopAt: tokenizer.eosID)
         print(prompt + tokenizer.decode(continuation))
     }

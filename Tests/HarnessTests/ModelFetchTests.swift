@@ -46,7 +46,7 @@ private func writeWheel(_ url: URL, members: [String: String]) throws {
             guard let range = line.range(of: "$(MODELS_DIR)/"), line.hasSuffix(".gguf") else { return nil }
             return String(line[range.upperBound...])
         }
-        #expect(files.count == 2)
+        #expect(files.count == 3)
         for file in files { #expect(ModelCatalog.model(named: file) != nil, "Makefile names \(file), which the catalog lacks") }
         #expect(!makefile.contains("sha256sum"), "hashes live in the catalog, not the Makefile")
 

@@ -53,14 +53,22 @@ extension LanguageModel {
                 }
             }
         }
-        normed.withUnsafeBufferPointer { x in
-            out.withUnsafeMutableBufferPointer { o in
-                // The gate rows come first in the fused [gate | up] matrix.
-                weights.gateUp.withUnsafeBufferPointer { w in
-                    gemmTransposedB(m: rows, n: ff, k: d, a: x.baseAddress!, lda: d, b: w.baseAddress!, ldb: d,
+        func multiply(_ gate: UnsafePointer<Float>) {
+            normed.withUnsafeBufferPointer { x in
+                out.withUnsafeMutableBufferPointer { o in
+                    gemmTransposedB(m: rows, n: ff, k: d, a: x.baseAddress!, lda: d, b: gate, ldb: d,
                                     c: o.baseAddress!, ldc: ff)
                 }
             }
+        }
+        // The gate rows come first in the fused [gate | up] matrix; of a quantized one only they are dequantized.
+        if let dense = weights.gateUp.densePointer {
+            multiply(dense)
+        } else {
+            let gate = UnsafeMutablePointer<Float>.allocate(capacity: ff * d)
+            defer { gate.deallocate() }
+            weights.gateUp.dequantize(rows: 0 ..< ff, into: gate)
+            multiply(gate)
         }
         return out
     }

@@ -81,7 +81,7 @@ extension LanguageModel {
             }
         }
         record(start)
-        let workspace = Workspace(rows: n, configuration: c)
+        let workspace = Workspace(rows: n, configuration: c, scratchElements: weights.scratchElements)
         let longest = (positions.max() ?? 0) + 1
         let tables = RoPETables(configuration: c, positions: longest)
         EngineThreads.run { workers in

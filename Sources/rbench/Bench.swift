@@ -38,6 +38,7 @@ struct Bench: ParsableCommand {
         }
         guard prompts.multipliedReportingOverflow(by: tokens).partialValue <= 1 << 20, prompts <= 1 << 20, tokens <= 1 << 20 else {
             throw ValidationError("--prompts × --tokens must be at most \(1 << 20) tokens.")
+        }
         guard ResidencyPolicy(name: weights) != nil else {
             throw ValidationError("--weights must be auto, dense or quantized, not '\(weights)'.")
         }

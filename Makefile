@@ -77,8 +77,11 @@ run: build $(SMOLLM2_FILE)
 	echo "results: results/rbench.sqlite, run files in results/runs/, summary in results/summary.md" && \
 	echo "report: $$(pwd)/results/report/index.html"; exit $$status
 
+# The engine's prefill against sgemm, then the smoke suite's time against sgemm and the prefill
+# rate measured in the same run (timings live here, never in `make test`).
 bench: build $(SMOLLM2_FILE)
 	$(RBENCH) bench --model $(SMOLLM2_FILE)
+	$(RBENCH) bench --suite smoke --models-dir $(MODELS_DIR)
 
 clean:
 	rm -rf .build

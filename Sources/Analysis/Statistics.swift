@@ -216,7 +216,7 @@ public enum Statistics {
     /// log-softmax are replaced by machine epsilon (2.22e-16) in both p and q; there is no renormalization.
     public static func klDivergence(logitsP: [Double], logitsQ: [Double]) -> Double {
         logitsP.withUnsafeBufferPointer { p in
-            logitsQ.withUnsafeBufferPointer { q in klDivergence(p, q, widen: { $0 }) }
+            logitsQ.withUnsafeBufferPointer { q in klDivergence(p, q, normalizerQ: nil, widen: { $0 }) }
         }
     }
 
@@ -229,8 +229,18 @@ public enum Statistics {
 
     /// KL(p ‖ q) from Float32 logits in place, e.g. rows of a `[rows × vocabulary]` buffer.
     public static func klDivergence(logitsP: UnsafeBufferPointer<Float>, logitsQ: UnsafeBufferPointer<Float>) -> Double {
-        klDivergence(logitsP, logitsQ, widen: Double.init)
+        klDivergence(logitsP, logitsQ, normalizerQ: nil, widen: Double.init)
     }
+
+    /// KL(p ‖ q) when q's normalizer ``logSumExp(_:)-swift.type.method`` is already known: a reference row
+    /// compared against many others pays for its normalizer once. Same bits as without it.
+    public static func klDivergence(logitsP: UnsafeBufferPointer<Float>, logitsQ: UnsafeBufferPointer<Float>,
+                                    normalizerQ: Double) -> Double {
+        klDivergence(logitsP, logitsQ, normalizerQ: normalizerQ, widen: Double.init)
+    }
+
+    /// ln Σ exp(xᵢ) of Float32 logits, widened to Float64 (the normalizer ``klDivergence(logitsP:logitsQ:normalizerQ:)`` takes).
+    public static func logSumExp(_ logits: UnsafeBufferPointer<Float>) -> Double { logSumExp(logits, widen: Double.init) }
 
     private static func logSumExp<C: Collection>(_ x: C, widen: (C.Element) -> Double) -> Double {
         guard let top = x.lazy.map(widen).max() else { return -.infinity }
@@ -241,10 +251,11 @@ public enum Statistics {
     }
 
     private static func klDivergence<E>(_ logitsP: UnsafeBufferPointer<E>, _ logitsQ: UnsafeBufferPointer<E>,
-                                        widen: (E) -> Double) -> Double {
+                                        normalizerQ knownNormalizerQ: Double?, widen: (E) -> Double) -> Double {
         precondition(logitsP.count == logitsQ.count,
                      "Statistics.klDivergence: vocabularies differ (\(logitsP.count) vs \(logitsQ.count))")
-        let normalizerP = logSumExp(logitsP, widen: widen), normalizerQ = logSumExp(logitsQ, widen: widen)
+        let normalizerP = logSumExp(logitsP, widen: widen)
+        let normalizerQ = knownNormalizerQ ?? logSumExp(logitsQ, widen: widen)
         let floor = log(Double.ulpOfOne)
         var kl = 0.0
         for i in logitsP.indices {

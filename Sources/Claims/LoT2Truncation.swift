@@ -107,17 +107,19 @@ public struct LoT2Truncation: Claim {
         for start in stride(from: 0, to: count, by: Self.logitRowsPerChunk) {
             let rows = Array(start ..< min(count, start + Self.logitRowsPerChunk))
             let finalStates = states.residual[blocks].rows(at: rows)
-            let reference = model.logits(fromResiduals: Self.floats(finalStates), rows: rows.count)
-            func referenceRow(_ r: Int) -> [Float] { Array(reference[r * vocabulary ..< (r + 1) * vocabulary]) }
+            let reference = ReferenceLogits(model.logits(fromResiduals: Self.floats(finalStates), rows: rows.count), vocabulary: vocabulary)
             // Consecutive pairs (r − 1, r); the first row pairs with the previous chunk's last.
-            if let previous { baseline.append(Statistics.klDivergence(logitsP: previous, logitsQ: referenceRow(0))) }
-            baseline += reference.withUnsafeBufferPointer { all in
+            if let previous {
+                baseline.append(previous.withUnsafeBufferPointer { p in
+                    reference.divergence(from: p, toRow: 0)
+                })
+            }
+            baseline += reference.logits.withUnsafeBufferPointer { all in
                 Parallel.map(rows.count - 1) { r in
-                    Statistics.klDivergence(logitsP: UnsafeBufferPointer(rebasing: all[r * vocabulary ..< (r + 1) * vocabulary]),
-                                            logitsQ: UnsafeBufferPointer(rebasing: all[(r + 1) * vocabulary ..< (r + 2) * vocabulary]))
+                    reference.divergence(from: UnsafeBufferPointer(rebasing: all[r * vocabulary ..< (r + 1) * vocabulary]), toRow: r + 1)
                 }
             }
-            previous = referenceRow(rows.count - 1)
+            previous = Array(reference.logits[(rows.count - 1) * vocabulary ..< rows.count * vocabulary])
             let heldOutRows = rows.indices.filter { rows[$0] >= half }
             for (slot, k) in ks.enumerated() {
                 let truncated = Self.project(finalStates, onto: Self.leading(k, of: finalBasis))
@@ -139,7 +141,7 @@ public struct LoT2Truncation: Claim {
             let (capture, cache) = try model.prefill(prompts, plan: CapturePlan(hooks: [.residual(1), .residual(blocks)]))
             let first = Self.matrix(capture, hook: .residual(1), prompts: prompts.count, width: width)
             let last = Self.matrix(capture, hook: .residual(blocks), prompts: prompts.count, width: width)
-            let reference = model.logits(fromResiduals: Self.floats(last), rows: prompts.count)
+            let reference = ReferenceLogits(model.logits(fromResiduals: Self.floats(last), rows: prompts.count), vocabulary: vocabulary)
             for (slot, perLayer) in truncatedBases.enumerated() {
                 let projected = Self.project(first, onto: perLayer[0])
                 let rows = prompts.indices.map { ResumeRow(prompt: $0, residual: projected.row($0).map(Float.init)) }
@@ -242,16 +244,38 @@ public struct LoT2Truncation: Claim {
     }
 
     /// KL(p_K ‖ p) for each row of `truncated` against `reference` rows `referenceRows` (same order).
-    static func divergences(_ model: LanguageModel, _ truncated: Matrix, reference: [Float], referenceRows: [Int]) -> [Double] {
-        let vocabulary = model.configuration.vocabularySize
+    static func divergences(_ model: LanguageModel, _ truncated: Matrix, reference: ReferenceLogits, referenceRows: [Int]) -> [Double] {
+        let vocabulary = reference.vocabulary
         let logits = model.logits(fromResiduals: floats(truncated), rows: truncated.rows)
         return logits.withUnsafeBufferPointer { p in
-            reference.withUnsafeBufferPointer { q in
-                Parallel.map(referenceRows.count) { r in
-                    let row = referenceRows[r]
-                    return Statistics.klDivergence(logitsP: UnsafeBufferPointer(rebasing: p[r * vocabulary ..< (r + 1) * vocabulary]),
-                                                   logitsQ: UnsafeBufferPointer(rebasing: q[row * vocabulary ..< (row + 1) * vocabulary]))
+            Parallel.map(referenceRows.count) { r in
+                reference.divergence(from: UnsafeBufferPointer(rebasing: p[r * vocabulary ..< (r + 1) * vocabulary]), toRow: referenceRows[r])
+            }
+        }
+    }
+
+    /// Rows of untouched logits, each the q of many KL(p ‖ q): its normalizer is computed once, not
+    /// once per K and variant (the same bits as ``Statistics/klDivergence(logitsP:logitsQ:)``).
+    struct ReferenceLogits: Sendable {
+        let logits: [Float]
+        let vocabulary: Int
+        let normalizers: [Double]
+
+        init(_ logits: [Float], vocabulary: Int) {
+            self.logits = logits
+            self.vocabulary = vocabulary
+            normalizers = logits.withUnsafeBufferPointer { all in
+                Parallel.map(logits.count / vocabulary) { r in
+                    Statistics.logSumExp(UnsafeBufferPointer(rebasing: all[r * vocabulary ..< (r + 1) * vocabulary]))
                 }
+            }
+        }
+
+        /// KL(p ‖ q_row) for logits `p`.
+        func divergence(from p: UnsafeBufferPointer<Float>, toRow row: Int) -> Double {
+            logits.withUnsafeBufferPointer { all in
+                Statistics.klDivergence(logitsP: p, logitsQ: UnsafeBufferPointer(rebasing: all[row * vocabulary ..< (row + 1) * vocabulary]),
+                                        normalizerQ: normalizers[row])
             }
         }
     }

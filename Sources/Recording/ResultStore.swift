@@ -575,7 +575,9 @@ public final class ResultStore: Sendable {
             let resultID: Int64 = try row.value("result_id"), phase: String = try row.value("phase")
             var profile = profileByResult[resultID] ?? PhaseProfile(seconds: [:], work: [:])
             profile.seconds[phase] = try row.value("seconds")
-            profile.work[phase] = try row.value("work")
+            // The store keeps one work column for every phase; the rest of the wall time (`statistics`) counts none.
+            let work: Int = try row.value("work")
+            if phase != "statistics" || work != 0 { profile.work[phase] = work }
             profileByResult[resultID] = profile
         }
         var criteriaByResult: [Int64: [Criterion]] = [:]

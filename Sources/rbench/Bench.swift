@@ -1,10 +1,12 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Harness
+import Recording
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure prefill speed with the residual stream captured at every layer.",
+        abstract: "Measure prefill speed with the residual stream captured at every layer, or a whole suite's time.",
         discussion: """
         Runs PROMPTS × TOKENS tokens through the model with every residual state kept (last \
         position), and measures OpenBLAS sgemm in the same run: the engine's throughput is \
@@ -16,7 +18,14 @@ struct Bench: ParsableCommand {
         runs, `auto` (the default) is dense up to 1 GiB of Float32 matrices. Both give the \
         same bits; the residency used and the peak RSS are printed.
 
+        --suite NAME runs that suite instead (into a throw-away database, compared with no baseline) \
+        and prints its wall time and the split per check and phase (as `rbench run --profile`), \
+        next to sgemm measured before and after it and the engine's prefill rate on the suite's \
+        model in the same run: the suite's time in sgemm-seconds and in prefill tokens is what \
+        compares across machines. `make bench` runs `rbench bench --suite smoke`.
+
         Examples:
+          rbench bench --suite smoke
           rbench bench --model .models/SmolLM2-135M-Instruct.Q4_1.gguf
           rbench bench --model M.gguf --prompts 32 --tokens 64 --threads 2 --json
           rbench bench --model .models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf --prompts 16 --weights quantized
@@ -24,7 +33,11 @@ struct Bench: ParsableCommand {
         Exit codes: 0 done, 64 usage error, 65 missing or malformed model, 70 internal error.
         """)
 
-    @Option(help: "GGUF model file.") var model: String
+    @Option(help: "GGUF model file (with --suite: instead of the suite's model).") var model: String?
+    @Option(help: "Time this suite (Suites/<name>.yaml or a path) instead of a bare prefill.") var suite: String?
+    @Option(help: "With --suite: where the suite's model file is looked up.") var modelsDir = ".models"
+    @Option(help: "With --suite: folders relative corpus paths are looked up in (repeatable).")
+    var corpora: [String] = ["../shared/corpora", "corpora"]
     @Option(help: "Number of prompts.") var prompts = 32
     @Option(help: "Tokens per prompt.") var tokens = 64
     @Option(help: "OpenBLAS threads.") var threads = 2
@@ -42,13 +55,16 @@ struct Bench: ParsableCommand {
         guard ResidencyPolicy(name: weights) != nil else {
             throw ValidationError("--weights must be auto, dense or quantized, not '\(weights)'.")
         }
+        guard model != nil || suite != nil else { throw ValidationError("Give --model FILE (prefill) or --suite NAME (a suite's time).") }
     }
 
     func run() throws {
-        try withExitCodes { try measure() }
+        try withExitCodes {
+            if let suite { try measureSuite(suite) } else { try measure(model!) }
+        }
     }
 
-    private func measure() throws {
+    private func measure(_ model: String) throws {
         try checkModelExists(model)
         BLAS.setThreadCount(threads)
         let policy = ResidencyPolicy(name: weights) ?? .standard
@@ -93,6 +109,84 @@ struct Bench: ParsableCommand {
             """)
         }
     }
+}
+
+extension Bench {
+    /// The suite's wall time, split per check and phase, against sgemm and the prefill rate measured in the same run.
+    private func measureSuite(_ name: String) throws {
+        let invocation = SuiteInvocation(suite: name, model: model, modelsDir: modelsDir, corpora: corpora, weights: weights)
+        let parsed = try invocation.load()
+        BLAS.setThreadCount(threads)
+        let sgemmBefore = measureSGEMMGigaflops()
+        // The engine's prefill rate on the suite's model, all residual states captured (as the claims capture them).
+        let languageModel = try LanguageModel(contentsOf: parsed.model.path, residency: ResidencyPolicy(name: weights) ?? .standard)
+        let c = languageModel.configuration
+        let batch = (0..<16).map { p in (0..<32).map { t in (p * 7919 + t * 104_729 + 13) % c.vocabularySize } }
+        let plan = CapturePlan.residuals(blockCount: c.blockCount)
+        _ = try languageModel.capture(Array(batch.prefix(2)), plan: plan)
+        var prefill = Double.infinity
+        for _ in 0..<3 {
+            let start = ContinuousClock.now
+            _ = try languageModel.capture(batch, plan: plan)
+            prefill = min(prefill, seconds(ContinuousClock.now - start))
+        }
+        let prefillRate = Double(16 * 32) / prefill
+
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("rbench-bench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let store = try ResultStore(path: scratch.appendingPathComponent("bench.sqlite").path, access: .readWrite)
+        let start = ContinuousClock.now
+        let report = try invocation.run(parsed, store: store, runsDirectory: scratch.appendingPathComponent("runs"),
+                                        baselinesDirectory: scratch.appendingPathComponent("Baselines"), strict: false,
+                                        reporter: ProgressReporter.automatic(quiet: json))
+        let wall = seconds(ContinuousClock.now - start)
+        let sgemmAfter = measureSGEMMGigaflops()
+        let sgemm = (sgemmBefore + sgemmAfter) / 2
+        let result = SuiteBenchReport(
+            suite: parsed.name, model: languageModel.origin, threads: threads, wall_s: wall,
+            sgemm_gflops_before: sgemmBefore, sgemm_gflops_after: sgemmAfter, sgemm_seconds: wall * sgemm,
+            prefill_tokens_per_s: prefillRate, prefill_token_equivalents: wall * prefillRate,
+            phases: report.run.results.reduce(into: [:]) { totals, result in
+                for (phase, value) in result.profile?.seconds ?? [:] { totals[phase, default: 0] += value }
+            },
+            peak_rss_bytes: peakResidentBytes(), blas: BLAS.configuration, verdicts_ok: report.exitCode == 0)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(result), as: UTF8.self))
+            return
+        }
+        print("\nWhere the time went (seconds; statistics is the rest of each check's wall time):")
+        print(ProfileReport.table(report.run), terminator: "")
+        print("""
+
+        suite            \(parsed.name) on \(result.model): \(String(format: "%.1f", wall)) s wall, \(threads) threads (\(result.blas))
+        sgemm            \(String(format: "%.1f", sgemmBefore)) GFLOP/s before, \(String(format: "%.1f", sgemmAfter)) after \
+        (\(String(format: "%+.0f", (sgemmAfter / sgemmBefore - 1) * 100)) %: the machine's load moved by that much)
+        suite in sgemm   \(String(format: "%.0f", result.sgemm_seconds)) GFLOP-equivalents (wall × mean sgemm rate: compare this across machines)
+        prefill          \(String(format: "%.0f", prefillRate)) tok/s (16 × 32 tokens, all states captured) → the suite costs \
+        \(String(format: "%.0f", result.prefill_token_equivalents)) prefill tokens
+        peak RSS         \(String(format: "%.0f", Double(result.peak_rss_bytes) / 1_048_576)) MiB
+        """)
+        if report.exitCode != 0 { printNote("the suite's own verdicts were not all as expected (exit \(report.exitCode) in `rbench run`); timing is still valid") }
+    }
+}
+
+struct SuiteBenchReport: Codable {
+    var suite: String
+    var model: String
+    var threads: Int
+    var wall_s: Double
+    var sgemm_gflops_before: Double
+    var sgemm_gflops_after: Double
+    var sgemm_seconds: Double
+    var prefill_tokens_per_s: Double
+    var prefill_token_equivalents: Double
+    var phases: [String: Double]
+    var peak_rss_bytes: Int
+    var blas: String
+    var verdicts_ok: Bool
 }
 
 struct BenchReport: Codable {

@@ -65,29 +65,11 @@ struct RunCommand: ParsableCommand {
         var code: Int32 = 0
         let reporter = ProgressReporter.automatic(quiet: quiet)
         try withExitCodes {
-            let suiteURL = suitePath(suite)
-            let parsed = try Suite.load(suiteURL, corporaRoots: corpora.map { URL(fileURLWithPath: $0) },
-                                        modelsDirectory: URL(fileURLWithPath: modelsDir),
-                                        modelOverride: model.map { URL(fileURLWithPath: $0) })
-            try SuiteRunner.validate(parsed, against: HarnessDefaults.registry)
-            try EngineResources.preflight(parsed.model.path)
-            guard let resources = HarnessDefaults.resources else {
-                throw HarnessError.badInput("this build has no resource provider for claims yet (HarnessDefaults.resources is unset); claims: \(HarnessDefaults.registry.ids.joined(separator: ", "))")
-            }
-            EngineResources.residencyPolicy = ResidencyPolicy(name: weights) ?? .standard
-            let info = HarnessDefaults.engineInfo()
-            let provenance = RunProvenance(
-                revision: try RevisionInfo.read(at: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)),
-                environment: .current(threads: info.threads, blasConfig: info.blasConfig, blasCoreType: info.blasCoreType,
-                                      batchSize: info.batchSize,
-                                      weightResidency: EngineResources.residencyRecord(for: parsed.model.path)),
-                argv: CommandLine.arguments)
+            let invocation = SuiteInvocation(suite: suite, model: model, modelsDir: modelsDir, corpora: corpora, weights: weights)
+            let parsed = try invocation.load()
             let results = try store.openStore()
-            let runner = SuiteRunner(suite: parsed, registry: HarnessDefaults.registry, resources: resources, provenance: provenance,
-                                     store: results, runsDirectory: store.runsDirectory,
-                                     baselinesDirectory: store.baselinesURL, strict: strict,
-                                     progress: { reporter.note($0) }, reporter: reporter)
-            let report = try runner.run()
+            let report = try invocation.run(parsed, store: results, runsDirectory: store.runsDirectory,
+                                            baselinesDirectory: store.baselinesURL, strict: strict, reporter: reporter)
             try output.emit(run: report.run, verdicts: report.verdicts, exitCode: report.exitCode, regime: report.regime)
             if !output.json {
                 print("\nClaims (\(parsed.name), model \(report.run.modelSHA256.prefix(8))):")

@@ -23,8 +23,10 @@ struct Gemma3ReferenceTests {
         #expect(c.layouts[0].window == 512 && c.layouts[0].ropeBase == 10_000 && c.layouts[5].ropeBase == 1_000_000)
     }
 
+    // One residency against the reference (dense, as the standard policy runs it): the other gives the same bits, which
+    // `residenciesAgreeBitForBit` proves on fewer prompts, so a second full reference pass would add no evidence.
     @Test("last-position residuals, final norm, and top-64 logits match, across the sliding window",
-          arguments: WeightResidency.allCases)
+          arguments: [WeightResidency.dense])
     func lastPosition(residency: WeightResidency) throws {
         let model = try #require(residency == .dense ? Self.model : Self.quantized)
         #expect(model.residency == residency)

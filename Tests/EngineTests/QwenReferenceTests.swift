@@ -37,8 +37,10 @@ struct QwenReferenceTests {
         #expect(LanguageModel.residency(for: c, policy: .standard) == .quantized)
     }
 
+    // One residency against the reference (quantized, as the standard policy runs it): the other gives the same bits, which
+    // `residenciesAgreeBitForBit` proves on fewer prompts, so a second full reference pass would add no evidence.
     @Test("last-position residuals, final norm and top-64 logits match, the 1051-token prompt included",
-          arguments: WeightResidency.allCases)
+          arguments: [WeightResidency.quantized])
     func lastPosition(residency: WeightResidency) throws {
         let model = try model(residency)
         let c = model.configuration

@@ -89,9 +89,9 @@ public struct LoT2Truncation: Claim {
 
         let half = count / 2
         let memoBase = "LoT-2/bases/\(context.modelTag)/\(sampling.corpus)/\(count)/\(sampling.tokens)"
-        let bases = try context.resources.memoized(memoBase + "/all") {
-            try Self.fitBases(states, layers: Array(1...blocks), samples: 0..<count)
-        }
+        // The same decompositions as the LoT trajectory bases (one SVD per layer and subject for both).
+        let spectra = try context.chunkSpectra(claim: id)
+        let bases = Dictionary(uniqueKeysWithValues: (1...blocks).map { ($0, spectra[$0 - 1].vt) })
         let heldOutBasis = try context.resources.memoized(memoBase + "/first-half") {
             try Self.fitBases(states, layers: [blocks], samples: 0..<half)
         }[blocks]!

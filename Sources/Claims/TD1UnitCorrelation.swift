@@ -206,36 +206,53 @@ private struct PairingReplicates: Sendable {
         }
         var medians = [[[Double]]](repeating: [[Double]](repeating: [], count: b), count: names.count)
         var absolute = medians, fractions = medians, within = medians, across = medians
-        var scratch: [Double] = []
         /// Calls `body(replicate, row)` for each replicate row of `r` without copying it.
         func rows(_ r: Matrix, _ body: (Int, UnsafeBufferPointer<Double>) -> Void) {
             r.storage.withUnsafeBufferPointer { all in
                 for replicate in 0..<b { body(replicate, UnsafeBufferPointer(rebasing: all[(replicate * r.columns)..<((replicate + 1) * r.columns)])) }
             }
         }
+        /// One pairing's replicate summaries of one block: [median, median |r|, share > 0.5, within, across] per replicate.
+        struct BlockSummaries: Sendable { var values = [[Double]](repeating: [], count: 5) }
         var previous = moments(states.residual[0])  // h_{l−1} as the first member
         for l in 1...blocks {
             let current = moments(states.residual[l])
             let mid = moments(states.mid[l - 1])
             if l >= 2 {
                 let currentSeconds = seconds(states.residual[l], current), midSeconds = seconds(states.mid[l - 1], mid)
-                for p in names.indices {
-                    // Block transition h_{l−1} → h_l (k = l − 1 ≥ 1), and the sub-layer pair of block l.
-                    rows(ResampledColumns.correlations(previous, currentSeconds[p], weights: weights)) { replicate, row in
-                        medians[p][replicate].append(Statistics.medianIgnoringNaN(row, scratch: &scratch))
-                        absolute[p][replicate].append(Statistics.medianIgnoringNaN(row, transform: abs, scratch: &scratch))
-                        var finite = 0, above = 0
-                        for value in row where !value.isNaN {
-                            finite += 1
-                            if value > 0.5 { above += 1 }
+                // The pairings are independent: two at a time, each with single-threaded BLAS (the same bits whatever the scheduling).
+                let summaries = BLASThreads.withSingleThread {
+                    Parallel.map(names.count, workers: 2) { p -> BlockSummaries in
+                        var scratch: [Double] = []
+                        var out = BlockSummaries()
+                        for slot in out.values.indices { out.values[slot].reserveCapacity(b) }
+                        // Block transition h_{l−1} → h_l (k = l − 1 ≥ 1), and the sub-layer pair of block l.
+                        rows(ResampledColumns.correlations(previous, currentSeconds[p], weights: weights)) { _, row in
+                            out.values[0].append(Statistics.medianIgnoringNaN(row, scratch: &scratch))
+                            out.values[1].append(Statistics.medianIgnoringNaN(row, transform: abs, scratch: &scratch))
+                            var finite = 0, above = 0
+                            for value in row where !value.isNaN {
+                                finite += 1
+                                if value > 0.5 { above += 1 }
+                            }
+                            out.values[2].append(Double(above) / Double(max(1, finite)))
                         }
-                        fractions[p][replicate].append(Double(above) / Double(max(1, finite)))
+                        rows(ResampledColumns.correlations(previous, midSeconds[p], weights: weights)) {
+                            out.values[3].append(Statistics.medianIgnoringNaN($1, scratch: &scratch))
+                        }
+                        rows(ResampledColumns.correlations(mid, currentSeconds[p], weights: weights)) {
+                            out.values[4].append(Statistics.medianIgnoringNaN($1, scratch: &scratch))
+                        }
+                        return out
                     }
-                    rows(ResampledColumns.correlations(previous, midSeconds[p], weights: weights)) {
-                        within[p][$0].append(Statistics.medianIgnoringNaN($1, scratch: &scratch))
-                    }
-                    rows(ResampledColumns.correlations(mid, currentSeconds[p], weights: weights)) {
-                        across[p][$0].append(Statistics.medianIgnoringNaN($1, scratch: &scratch))
+                }
+                for p in names.indices {
+                    for replicate in 0..<b {
+                        medians[p][replicate].append(summaries[p].values[0][replicate])
+                        absolute[p][replicate].append(summaries[p].values[1][replicate])
+                        fractions[p][replicate].append(summaries[p].values[2][replicate])
+                        within[p][replicate].append(summaries[p].values[3][replicate])
+                        across[p][replicate].append(summaries[p].values[4][replicate])
                     }
                 }
             }

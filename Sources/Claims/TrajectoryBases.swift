@@ -42,24 +42,26 @@ struct TrajectoryBases: Sendable {
             throw ClaimError.insufficientData("\(claim): no trajectory points (the model has no blocks)")
         }
         try Self.requireSpanning(count: first.rows, width: first.columns, claim: claim)
-        self.states = states
-        var rawBases: [Matrix] = []
-        singularValues = []
-        for x in states {
+        let spectra = try states.map { x in
             switch decomposition {
             case .svd:
-                // X = U Σ Vᵀ, so Xᵀ = V Σ Uᵀ: the rows of Vᵀ are the left singular vectors of M(t) = Xᵀ.
-                let svd = try x.singularValueDecomposition()
-                rawBases.append(svd.vt)
-                singularValues.append(svd.singularValues)
+                return try LayerSpectrum(svdOf: x)
             case .gram:
-                let eigen = try Matrix.product(x, x, transposeLeft: true).symmetricEigendecomposition()
-                let d = x.columns
-                // Eigenvalues ascend: the basis rows are the eigenvector columns in reverse order.
-                rawBases.append(eigen.vectors.transposed().rows(at: (0..<d).reversed()))
-                singularValues.append((0..<d).reversed().map { max(0, eigen.values[$0]).squareRoot() })
+                return try LayerSpectrum(gram: Matrix.product(x, x, transposeLeft: true))
             }
         }
+        try self.init(states: states, spectra: spectra, claim: claim)
+    }
+
+    /// Aligns bases already decomposed (``ClaimContext/chunkSpectra(claim:)``); needs N ≥ D.
+    init(states: [Matrix], spectra: [LayerSpectrum], claim: String) throws {
+        guard let first = states.first, spectra.count == states.count else {
+            throw ClaimError.insufficientData("\(claim): no trajectory points (the model has no blocks)")
+        }
+        try Self.requireSpanning(count: first.rows, width: first.columns, claim: claim)
+        self.states = states
+        let rawBases = spectra.map(\.vt)
+        singularValues = spectra.map(\.singularValues)
         aligned = [rawBases[0]]
         alignedSingularValues = [singularValues[0]]
         for t in 1..<max(1, rawBases.count) {
@@ -257,9 +259,47 @@ extension ClaimContext {
         // Refuse before running the model: with N < D the bases cannot span ℝ^D.
         try TrajectoryBases.requireSpanning(count: sampling.count, width: model().configuration.modelWidth, claim: claim)
         let states = try lastPositionStates(.chunks)
+        let spectra = try chunkSpectra(claim: claim)
         return try resources.memoized(key) {
-            try TrajectoryBases(states: Array(states.residual.dropFirst()), claim: claim)
+            try TrajectoryBases(states: Array(states.residual.dropFirst()), spectra: spectra, claim: claim)
         }
+    }
+
+    /// The thin SVD of X(t), t = 1…L, over every sampled chunk: computed once per subject and sampling,
+    /// since LoT-2's truncation bases and the trajectory bases of LoT-1/3/5 and the angles decompose the same states.
+    func chunkSpectra(claim: String) throws -> [LayerSpectrum] {
+        let sampling = try requireSampling(claim)
+        let states = try lastPositionStates(.chunks)
+        return try resources.memoized("lot-svd/\(modelTag)/\(sampling.corpus)/\(sampling.count)/\(sampling.tokens)") {
+            try states.residual.dropFirst().map { try LayerSpectrum(svdOf: $0) }
+        }
+    }
+}
+
+/// One layer's right singular vectors (rows of Vᵀ, by decreasing σ) and singular values; the left
+/// vectors are dropped, since no check reads them and they would hold N × D values per layer.
+struct LayerSpectrum: Sendable {
+    var vt: Matrix
+    var singularValues: [Double]
+
+    init(vt: Matrix, singularValues: [Double]) {
+        self.vt = vt
+        self.singularValues = singularValues
+    }
+
+    /// X = U Σ Vᵀ, so Xᵀ = V Σ Uᵀ: the rows of Vᵀ are the left singular vectors of M(t) = Xᵀ.
+    init(svdOf x: Matrix) throws {
+        let svd = try x.singularValueDecomposition()
+        self.init(vt: svd.vt, singularValues: svd.singularValues)
+    }
+
+    /// From the Gram matrix XᵀX (dsyevd): its eigenvectors are the rows of Vᵀ and its eigenvalues σ².
+    init(gram: Matrix) throws {
+        let eigen = try gram.symmetricEigendecomposition()
+        let d = gram.columns
+        // Eigenvalues ascend: the basis rows are the eigenvector columns in reverse order.
+        self.init(vt: eigen.vectors.transposed().rows(at: (0..<d).reversed()),
+                  singularValues: (0..<d).reversed().map { max(0, eigen.values[$0]).squareRoot() })
     }
 }
 
@@ -372,16 +412,31 @@ extension TrajectoryBases {
     /// group's rows (Gram eigendecomposition), and `derive(bases, kept rows)`. Two groups at a time.
     static func jackknife<T: Sendable>(_ trajectory: [Matrix], _ jackknife: GroupJackknife, claim: String,
                                        derive: (TrajectoryBases, [Int]) throws -> T) throws -> [T] {
-        // Each worker runs single-threaded BLAS so the refits are bit-reproducible whatever the scheduling.
-        let results = PhaseClock.time(.resampling, work: jackknife.groups.count) { BLASThreads.withSingleThread {
-            Parallel.map(jackknife.groups.count, workers: 2) { g -> Result<T, any Error> in
-                Result {
-                    let kept = jackknife.kept(g)
-                    return try derive(try TrajectoryBases(states: trajectory.map { $0.rows(at: kept) }, claim: claim,
-                                                          decomposition: .gram), kept)
+        let results = PhaseClock.time(.resampling, work: jackknife.groups.count) { () -> [Result<T, any Error>] in
+            // Each layer's Gram matrix once; a refit subtracts its group's rows: G₋g = XᵀX − X_gᵀX_g.
+            let grams = trajectory.map { Matrix.product($0, $0, transposeLeft: true) }
+            // Each worker runs single-threaded BLAS so the refits are bit-reproducible whatever the scheduling.
+            return BLASThreads.withSingleThread {
+                Parallel.map(jackknife.groups.count, workers: 2) { g -> Result<T, any Error> in
+                    Result {
+                        let kept = jackknife.kept(g), removed = jackknife.groups[g]
+                        let spectra = try trajectory.indices.map { t in
+                            let left = trajectory[t].rows(at: removed)
+                            var downdated = grams[t]
+                            let removedGram = Matrix.product(left, left, transposeLeft: true)
+                            downdated.withUnsafeMutableStorage { out in
+                                removedGram.storage.withUnsafeBufferPointer { minus in
+                                    for i in out.indices { out[i] -= minus[i] }
+                                }
+                            }
+                            return try LayerSpectrum(gram: downdated)
+                        }
+                        return try derive(try TrajectoryBases(states: trajectory.map { $0.rows(at: kept) }, spectra: spectra,
+                                                              claim: claim), kept)
+                    }
                 }
             }
-        } }
+        }
         return try results.map { try $0.get() }
     }
 }

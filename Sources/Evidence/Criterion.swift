@@ -30,7 +30,8 @@ public struct CriterionDefinition: Sendable, Hashable, Codable {
     public func judge(observed: Double, interval: Interval?, override: ThresholdOverride? = nil) -> Criterion {
         let threshold = override?.value ?? self.threshold
         let outcome: CriterionOutcome
-        if observed.isNaN || interval.map({ $0.low.isNaN || $0.high.isNaN }) == true {
+        if observed.isNaN || interval.map({ $0.low.isNaN || $0.high.isNaN || !$0.reachesNominalCoverage }) == true {
+            // Too few units for the interval's coverage decides nothing either way.
             outcome = .undecided
         } else {
             let points = [observed, interval?.low ?? observed, interval?.high ?? observed]

@@ -13,6 +13,16 @@ public enum IntervalMethod: String, Codable, Sendable, CaseIterable {
     case binomial
 }
 
+extension IntervalMethod {
+    /// The fewest sampling units from which an interval of this kind is trusted to come near its
+    /// nominal coverage. A percentile bootstrap of a handful of units resamples a handful of values:
+    /// its interval is too narrow (at n = 6 it can even exclude the point estimate), and the usual
+    /// advice is n ≥ 20 or more (Efron & Tibshirani 1993; Hesterberg 2015). Below it a criterion stays
+    /// undecided whatever the interval says. The jackknife and fold intervals widen with Student's t,
+    /// and the binomial one is exact, so they need no floor.
+    public var minimumSampleSize: Int { self == .bootstrap ? 20 : 1 }
+}
+
 /// A confidence interval for one statistic, with what it was computed from.
 ///
 /// An interval whose endpoints are infinite says the resampling could not bound the statistic
@@ -47,6 +57,9 @@ public struct Interval: Sendable, Equatable, Codable, CustomStringConvertible {
 
     /// Whether both endpoints are finite.
     public var isBounded: Bool { low.isFinite && high.isFinite }
+
+    /// Whether it was computed from enough units to be read at its nominal level (``IntervalMethod/minimumSampleSize``).
+    public var reachesNominalCoverage: Bool { sampleSize >= method.minimumSampleSize }
 
     public var description: String {
         "[\(Self.format(low)), \(Self.format(high))] (\(Int((level * 100).rounded())) % \(method.rawValue), n = \(sampleSize) \(unit))"

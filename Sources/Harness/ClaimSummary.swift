@@ -49,7 +49,11 @@ public struct ClaimSummary: Sendable {
         if let error = row.error { return "error: \(error)" }
         guard let key = row.key else { return "—" }
         var text = "\(key.statistic) = \(key.observedWithInterval) \(key.comparison.symbol) \(Interval.format(key.threshold))"
-        if let interval = key.interval { text += " (n = \(interval.sampleSize) \(interval.unit))" }
+        if let interval = key.interval {
+            text += interval.reachesNominalCoverage
+                ? " (n = \(interval.sampleSize) \(interval.unit))"
+                : " (n = \(interval.sampleSize) \(interval.unit) < \(interval.method.minimumSampleSize): too few for a \(interval.method.rawValue) interval, undecided)"
+        }
         return text
     }
 

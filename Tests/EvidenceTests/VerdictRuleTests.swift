@@ -22,6 +22,21 @@ struct VerdictRuleTests {
         #expect(atLeast.judge(observed: 0.69, interval: nil).outcome == .failed)
     }
 
+    @Test("a bootstrap of fewer than 20 units decides nothing; the t-based and exact intervals have no floor")
+    func coverageFloor() {
+        func bootstrap(_ n: Int) -> Interval {
+            Interval(low: 0.80, high: 0.88, level: 0.95, method: .bootstrap, replicates: 1000, sampleSize: n, unit: "prompts")
+        }
+        #expect(atLeast.judge(observed: 0.84, interval: bootstrap(6)).outcome == .undecided)
+        #expect(atLeast.judge(observed: 0.84, interval: bootstrap(19)).outcome == .undecided)
+        #expect(atLeast.judge(observed: 0.84, interval: bootstrap(20)).outcome == .held)
+        // A clear failure from 6 units is undecided too: 6 samples cannot refute either.
+        #expect(atLeast.judge(observed: 0.2, interval: Interval(low: 0.1, high: 0.3, level: 0.95, method: .bootstrap,
+                                                                 replicates: 1000, sampleSize: 6, unit: "prompts")).outcome == .undecided)
+        let jackknife = Interval(low: 0.80, high: 0.88, level: 0.95, method: .jackknife, replicates: 10, sampleSize: 10, unit: "trajectories")
+        #expect(jackknife.reachesNominalCoverage && atLeast.judge(observed: 0.84, interval: jackknife).outcome == .held)
+    }
+
     @Test("NaN and unbounded intervals are undecided, never a pass")
     func undefined() {
         #expect(atLeast.judge(observed: .nan, interval: nil).outcome == .undecided)

@@ -50,7 +50,7 @@ struct ScriptedClaim: Claim {
         let spread = context.parameters.double("spread", default: 0)
         let observed = context.subject == .model ? value : context.parameters.double("control_value", default: 0.01)
         let interval = spread > 0 ? Interval(low: observed - spread, high: observed + spread, level: 0.95, method: .bootstrap,
-                                             replicates: 100, sampleSize: 4, unit: "prompts") : nil
+                                             replicates: 100, sampleSize: 40, unit: "prompts") : nil
         return ClaimOutcome(metrics: [Metric("score", layer: 1, value: observed), Metric("seed", value: Double(context.seed)),
                                       Metric("score_summary", value: observed, interval: interval)])
     }

@@ -19,11 +19,11 @@ struct TrajectoryBases: Sendable {
     var alignedSingularValues: [[Double]]
 
     /// L, the number of trajectory points.
-    var layerCount: Int { states.count }
-    /// N, the number of trajectories.
+    var layerCount: Int { aligned.count }
+    /// N, the number of trajectories (0 for bases built from Gram matrices, which keep no states).
     var sampleCount: Int { states.first?.rows ?? 0 }
     /// D, the model width.
-    var width: Int { states.first?.columns ?? 0 }
+    var width: Int { aligned.first?.columns ?? 0 }
 
     /// How each layer's basis is computed.
     enum Decomposition {
@@ -52,20 +52,53 @@ struct TrajectoryBases: Sendable {
                 rawBases.append(svd.vt)
                 singularValues.append(svd.singularValues)
             case .gram:
-                let eigen = try Matrix.product(x, x, transposeLeft: true).symmetricEigendecomposition()
-                let d = x.columns
-                // Eigenvalues ascend: the basis rows are the eigenvector columns in reverse order.
-                rawBases.append(eigen.vectors.transposed().rows(at: (0..<d).reversed()))
-                singularValues.append((0..<d).reversed().map { max(0, eigen.values[$0]).squareRoot() })
+                let basis = try Self.basis(gram: Matrix.product(x, x, transposeLeft: true))
+                rawBases.append(basis.vectors)
+                singularValues.append(basis.singularValues)
             }
         }
-        aligned = [rawBases[0]]
-        alignedSingularValues = [singularValues[0]]
-        for t in 1..<max(1, rawBases.count) {
-            let next = Self.align(previous: aligned[t - 1], current: rawBases[t], singularValues: singularValues[t])
-            aligned.append(next.basis)
-            alignedSingularValues.append(next.singularValues)
+        (aligned, alignedSingularValues) = Self.chain(rawBases, singularValues)
+    }
+
+    /// The aligned bases of layers 1…T from the Gram matrices G(t) = X(t)ᵀX(t) of `sampleCount`
+    /// trajectories (eigendecomposition as ``Decomposition/gram``), keeping no states: ``states``
+    /// is empty, so only the maps (``extrapolate(_:from:to:)``) are available. LoT-4 builds one set
+    /// per basis/evaluation split this way, from G(all) − G(evaluated).
+    init(grams: [Matrix], sampleCount: Int, claim: String) throws {
+        guard let first = grams.first else {
+            throw ClaimError.insufficientData("\(claim): no trajectory points (the model has no blocks)")
         }
+        try Self.requireSpanning(count: sampleCount, width: first.columns, claim: claim)
+        states = []
+        var rawBases: [Matrix] = []
+        singularValues = []
+        for gram in grams {
+            let basis = try Self.basis(gram: gram)
+            rawBases.append(basis.vectors)
+            singularValues.append(basis.singularValues)
+        }
+        (aligned, alignedSingularValues) = Self.chain(rawBases, singularValues)
+    }
+
+    /// The singular directions (rows, σ descending) and values of X from its Gram matrix XᵀX.
+    static func basis(gram: Matrix) throws -> (vectors: Matrix, singularValues: [Double]) {
+        let eigen = try gram.symmetricEigendecomposition()
+        let d = gram.columns
+        // Eigenvalues ascend: the basis rows are the eigenvector columns in reverse order.
+        return (eigen.vectors.transposed().rows(at: (0..<d).reversed()),
+                (0..<d).reversed().map { max(0, eigen.values[$0]).squareRoot() })
+    }
+
+    /// Layer 1's basis as it is, every later one aligned to the one before (``align(previous:current:singularValues:)``).
+    private static func chain(_ rawBases: [Matrix], _ singularValues: [[Double]]) -> ([Matrix], [[Double]]) {
+        var aligned = [rawBases[0]]
+        var values = [singularValues[0]]
+        for t in 1..<max(1, rawBases.count) {
+            let next = align(previous: aligned[t - 1], current: rawBases[t], singularValues: singularValues[t])
+            aligned.append(next.basis)
+            values.append(next.singularValues)
+        }
+        return (aligned, values)
     }
 
     /// Throws unless N ≥ D: with fewer trajectories each layer's basis has rank N, not D.
@@ -142,6 +175,20 @@ extension TrajectoryBases {
     /// `x` need not be the ensemble the bases were fitted on (LoT-4 extrapolates a held-out set).
     func extrapolate(_ x: Matrix, from t: Int, to t2: Int) -> Matrix {
         extrapolate(coordinates: coordinates(x, layer: t), from: t, to: t2)
+    }
+
+    /// The same maps with layer t's basis (1-based, t ≥ 2) recomputed from the Gram matrix `gram` of
+    /// other states and aligned to layer t − 1; later layers are not re-aligned. LoT-4's model-true
+    /// control swaps in the basis of a synthetic target layer this way.
+    func replacingLayer(_ t: Int, gram: Matrix) throws -> TrajectoryBases {
+        precondition(t >= 2 && t <= layerCount, "TrajectoryBases.replacingLayer: layer \(t) of \(layerCount)")
+        let basis = try Self.basis(gram: gram)
+        let next = Self.align(previous: aligned[t - 2], current: basis.vectors, singularValues: basis.singularValues)
+        var copy = self
+        copy.singularValues[t - 1] = basis.singularValues
+        copy.aligned[t - 1] = next.basis
+        copy.alignedSingularValues[t - 1] = next.singularValues
+        return copy
     }
 
     /// The same trajectories with their last point replaced by `last` (e.g. the final-norm output,

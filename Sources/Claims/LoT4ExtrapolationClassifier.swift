@@ -161,7 +161,7 @@ public struct LoT4ExtrapolationClassifier: Claim {
 
     public func run(_ context: ClaimContext) throws -> ClaimOutcome {
         try context.requireKnownSubject(self)
-        let sampling = try context.requireSampling(id)
+        _ = try context.requireSampling(id)
         let states = try context.lastPositionStates(.chunks)
         let layers = states.blockCount, width = states.residual[0].columns, count = states.sampleCount
         let splitCount = context.parameters.int("splits", default: Self.defaultSplits)

@@ -11,6 +11,8 @@ public final class ModelResources: ClaimResources {
     public let corpora: [String: URL]
     public let formats: [String: CorpusFormat]
     public let randomInitialization: RandomInitialization
+    /// Where the file models' block matrices live (the random-init twin is always dense).
+    public let residency: ResidencyPolicy
 
     private struct State {
         var file: GGUFFile?
@@ -24,11 +26,12 @@ public final class ModelResources: ClaimResources {
     private let state = Mutex(State())
 
     public init(modelURL: URL, corpora: [String: URL], formats: [String: CorpusFormat] = [:],
-                randomInitialization: RandomInitialization) {
+                randomInitialization: RandomInitialization, residency: ResidencyPolicy = .standard) {
         self.modelURL = modelURL
         self.corpora = corpora
         self.formats = formats
         self.randomInitialization = randomInitialization
+        self.residency = residency
     }
 
     private func file() throws -> GGUFFile {
@@ -40,7 +43,7 @@ public final class ModelResources: ClaimResources {
 
     public func trainedModel() throws -> LanguageModel {
         if let model = state.withLock({ $0.trained }) { return model }
-        let model = try LanguageModel(gguf: file())
+        let model = try LanguageModel(gguf: file(), residency: residency)
         state.withLock { $0.trained = model }
         return model
     }
@@ -82,7 +85,7 @@ public final class ModelResources: ClaimResources {
             throw ClaimError.unavailable("model file \(url.path) (paths are relative to the folder of the suite's model)")
         }
         let gguf = try GGUFFile(contentsOf: url)
-        let loaded = AdditionalModel(model: try LanguageModel(gguf: gguf), tokenizer: try Tokenizers.load(from: gguf), url: url)
+        let loaded = AdditionalModel(model: try LanguageModel(gguf: gguf, residency: residency), tokenizer: try Tokenizers.load(from: gguf), url: url)
         state.withLock { $0.additional[url.path] = loaded }
         return loaded
     }

@@ -1,4 +1,5 @@
 import Analysis
+import Profiling
 import Evidence
 
 /// TD-CAE — a 2-D compressing autoencoder reconstructs early layers worse (Fernando &
@@ -307,10 +308,12 @@ public struct TDCompressingAutoencoder: Claim {
             let (e, m, l) = thirdMeans(r2)
             return min(m, l) - e
         }
-        let replicateMSE = replicateMSE(squaredErrors: fit.squaredErrors, width: pooled.columns, labels: labels, groups: groups,
-                                        samples: samples, bootstrap: bootstrap)
-        let replicateR2 = replicateR2(pooled, squaredErrors: fit.squaredErrors, labels: labels, groups: groups,
-                                      samples: samples, bootstrap: bootstrap)
+        let (replicateMSE, replicateR2) = PhaseClock.time(.resampling, work: bootstrap.replicates) {
+            (Self.replicateMSE(squaredErrors: fit.squaredErrors, width: pooled.columns, labels: labels, groups: groups,
+                          samples: samples, bootstrap: bootstrap),
+             Self.replicateR2(pooled, squaredErrors: fit.squaredErrors, labels: labels, groups: groups,
+                         samples: samples, bootstrap: bootstrap))
+        }
         return StateAnalysis(
             scores: scores, pca: pca, mseEmbedding: scores.mse[embedding], r2Embedding: scores.r2[embedding],
             mseThirds: thirdMeans(scores.mse), r2Thirds: thirdMeans(scores.r2),

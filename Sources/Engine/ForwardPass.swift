@@ -1,3 +1,4 @@
+import Profiling
 import Foundation
 
 /// Keys and values of every block for a set of prompts, kept after a prefill so an edit of
@@ -20,9 +21,12 @@ final class Workspace {
     let projected: UnsafeMutablePointer<Float>
     let gateUp: UnsafeMutablePointer<Float>
     let activated: UnsafeMutablePointer<Float>
+    /// Where a quantized block's matrices are dequantized (nil when every matrix is dense).
+    let scratch: DequantizationScratch?
     private let storage: UnsafeMutablePointer<Float>
 
-    init(rows: Int, configuration c: ModelConfiguration) {
+    init(rows: Int, configuration c: ModelConfiguration, scratchElements: Int) {
+        scratch = scratchElements > 0 ? DequantizationScratch(capacity: scratchElements) : nil
         let sizes = [c.modelWidth, c.fusedQKVWidth, c.queryWidth, c.modelWidth, 2 * c.feedForwardWidth,
                      c.feedForwardWidth].map { $0 * rows }
         let total = sizes.reduce(0, +)
@@ -48,13 +52,17 @@ extension LanguageModel {
     /// before the first batch and after each one; it only observes.
     public func capture(_ prompts: [[Int]], plan: CapturePlan, interventions: [Intervention] = [],
                         progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws -> ActivationCapture {
-        try run(prompts, plan: plan, interventions: interventions, keepCache: false, progress: progress).capture
+        try PhaseClock.time(.forward, work: prompts.reduce(0) { $0 + $1.count }) {
+            try run(prompts, plan: plan, interventions: interventions, keepCache: false, progress: progress).capture
+        }
     }
 
     /// Like ``capture(_:plan:interventions:)``, and also returns the keys and values of every
     /// block so the last position can later be edited and re-run cheaply.
     public func prefill(_ prompts: [[Int]], plan: CapturePlan) throws -> (capture: ActivationCapture, cache: PrefixCache) {
-        let result = try run(prompts, plan: plan, interventions: [], keepCache: true)
+        let result = try PhaseClock.time(.forward, work: prompts.reduce(0) { $0 + $1.count }) {
+            try run(prompts, plan: plan, interventions: [], keepCache: true)
+        }
         return (result.capture, result.cache!)
     }
 
@@ -126,7 +134,7 @@ extension LanguageModel {
         defer { x.deallocate() }
         let scale = c.traits.embeddingScale
         weights.tokenEmbedding.gather(tokens, scale: scale, into: x, workers: workers)
-        let workspace = Workspace(rows: rows, configuration: c)
+        let workspace = Workspace(rows: rows, configuration: c, scratchElements: weights.scratchElements)
 
         // Attention work items are (prompt, head) pairs, costing ~t² each, dealt out by cost.
         let lengths = (0..<range.count).map { starts[$0 + 1] - starts[$0] }
@@ -221,6 +229,7 @@ extension LanguageModel {
         let c = configuration
         let d = c.modelWidth, ff = c.feedForwardWidth, qkvw = c.fusedQKVWidth, qw = c.queryWidth
         let block = weights.blocks[b]
+        let matrices = block.resolveMatrices(scratch: w.scratch, workers: workers)
         let postNorms = c.traits.normalizesSublayerOutputs
 
         // Phase 1, by rows: norm, Q|K|V projection, query/key norms, RoPE.
@@ -231,9 +240,12 @@ extension LanguageModel {
             block.attentionNorm.withUnsafeBufferPointer {
                 rmsNorm(x + r0 * d, w.normed + r0 * d, rows: m, width: d, weight: $0.baseAddress!, epsilon: c.normEpsilon)
             }
-            block.qkv.withUnsafeBufferPointer {
-                gemmTransposedB(m: m, n: qkvw, k: d, a: w.normed + r0 * d, lda: d,
-                                b: $0.baseAddress!, ldb: d, c: w.qkv + r0 * qkvw, ldc: qkvw)
+            gemmTransposedB(m: m, n: qkvw, k: d, a: w.normed + r0 * d, lda: d,
+                            b: matrices.qkv, ldb: d, c: w.qkv + r0 * qkvw, ldc: qkvw)
+            if !block.qkvBias.isEmpty {
+                block.qkvBias.withUnsafeBufferPointer {
+                    addRowBias(w.qkv + r0 * qkvw, rows: m, width: qkvw, bias: $0.baseAddress!)
+                }
             }
             let q = w.qkv + r0 * qkvw, k = q + qw
             if c.traits.normalizesQueriesAndKeys {
@@ -267,16 +279,14 @@ extension LanguageModel {
         // Phase 3, by rows: output projection and residual add, then the feed-forward sublayer.
         /// x += input·Wᵀ (one GEMM into the residual), or x += postNorm(input·Wᵀ) when the
         /// architecture normalizes sublayer outputs (Gemma 3).
-        func addSublayerOutput(_ input: UnsafeMutablePointer<Float>, width k: Int, weight: [Float], postNorm: [Float],
-                               _ r0: Int, _ m: Int) {
-            weight.withUnsafeBufferPointer {
-                if postNorms {
-                    gemmTransposedB(m: m, n: d, k: k, a: input + r0 * k, lda: k,
-                                    b: $0.baseAddress!, ldb: k, c: w.projected + r0 * d, ldc: d)
-                } else {
-                    gemmTransposedB(m: m, n: d, k: k, a: input + r0 * k, lda: k,
-                                    b: $0.baseAddress!, ldb: k, beta: 1, c: x + r0 * d, ldc: d)
-                }
+        func addSublayerOutput(_ input: UnsafeMutablePointer<Float>, width k: Int, weight: UnsafePointer<Float>,
+                               postNorm: [Float], _ r0: Int, _ m: Int) {
+            if postNorms {
+                gemmTransposedB(m: m, n: d, k: k, a: input + r0 * k, lda: k,
+                                b: weight, ldb: k, c: w.projected + r0 * d, ldc: d)
+            } else {
+                gemmTransposedB(m: m, n: d, k: k, a: input + r0 * k, lda: k,
+                                b: weight, ldb: k, beta: 1, c: x + r0 * d, ldc: d)
             }
             if postNorms {
                 postNorm.withUnsafeBufferPointer {
@@ -286,19 +296,17 @@ extension LanguageModel {
             }
         }
         func attentionUpdate(_ r0: Int, _ m: Int) {
-            addSublayerOutput(w.attention, width: qw, weight: block.attentionOutput, postNorm: block.postAttentionNorm, r0, m)
+            addSublayerOutput(w.attention, width: qw, weight: matrices.attentionOutput, postNorm: block.postAttentionNorm, r0, m)
         }
         func feedForwardUpdate(_ r0: Int, _ m: Int) {
             block.feedForwardNorm.withUnsafeBufferPointer {
                 rmsNorm(x + r0 * d, w.normed + r0 * d, rows: m, width: d, weight: $0.baseAddress!, epsilon: c.normEpsilon)
             }
-            block.gateUp.withUnsafeBufferPointer {
-                gemmTransposedB(m: m, n: 2 * ff, k: d, a: w.normed + r0 * d, lda: d,
-                                b: $0.baseAddress!, ldb: d, c: w.gateUp + r0 * 2 * ff, ldc: 2 * ff)
-            }
+            gemmTransposedB(m: m, n: 2 * ff, k: d, a: w.normed + r0 * d, lda: d,
+                            b: matrices.gateUp, ldb: d, c: w.gateUp + r0 * 2 * ff, ldc: 2 * ff)
             gatedActivation(w.gateUp + r0 * 2 * ff, w.activated + r0 * ff, rows: m, width: ff,
                             activation: c.traits.activation)
-            addSublayerOutput(w.activated, width: ff, weight: block.down, postNorm: block.postFeedForwardNorm, r0, m)
+            addSublayerOutput(w.activated, width: ff, weight: matrices.down, postNorm: block.postFeedForwardNorm, r0, m)
         }
         if pausesAfterAttention {
             forEachWorker(workers) { worker in

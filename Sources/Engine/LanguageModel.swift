@@ -3,9 +3,10 @@ import GGUF
 
 /// A transformer language model ready to run on the CPU.
 ///
-/// Weights are dequantized to Float32 once at load (a very large embedding table stays quantized and is
-/// dequantized row by row, see `EmbeddingTable`); the model is immutable afterwards and
-/// can be shared across threads.
+/// The block matrices are dequantized to Float32 once at load, or kept in the file's block format
+/// and dequantized block by block during each pass, as the ``ResidencyPolicy`` decides (both give
+/// the same bits). A very large embedding table stays quantized and is dequantized row by row
+/// (see `EmbeddingTable`). The model is immutable after load and can be shared across threads.
 ///
 /// ```swift
 /// let model = try LanguageModel(contentsOf: URL(fileURLWithPath: ".models/SmolLM2-135M-Instruct.Q4_1.gguf"))
@@ -20,25 +21,39 @@ public final class LanguageModel: Sendable {
     /// Most tokens pushed through one batch of GEMMs; bounds scratch memory.
     public let maxBatchTokens: Int
 
+    /// Where the block matrices of the loaded file live (a random-init model is always dense).
+    public let residency: WeightResidency
+
     init(configuration: ModelConfiguration, weights: ModelWeights, origin: String, maxBatchTokens: Int = 2048) {
         self.configuration = configuration
         self.weights = weights
         self.origin = origin
         self.maxBatchTokens = maxBatchTokens
+        residency = weights.blocks.contains { $0.matrices.contains(where: \.isQuantized) } ? .quantized : .dense
     }
 
-    /// Loads a GGUF file and dequantizes its weights.
-    public convenience init(gguf: GGUFFile, maxBatchTokens: Int = 2048) throws {
+    /// Loads a GGUF file; `residency` decides whether the block matrices are dequantized now or
+    /// kept quantized (see ``ResidencyPolicy/standard``).
+    public convenience init(gguf: GGUFFile, maxBatchTokens: Int = 2048, residency: ResidencyPolicy = .standard) throws {
         let configuration = try ModelConfiguration(gguf: gguf)
-        let weights = try ModelWeights(gguf: gguf, configuration: configuration)
+        let chosen = Self.residency(for: configuration, policy: residency)
+        let weights = try ModelWeights(gguf: gguf, configuration: configuration, residency: chosen)
         self.init(configuration: configuration, weights: weights, origin: gguf.url.lastPathComponent,
                   maxBatchTokens: maxBatchTokens)
     }
 
     /// Loads a GGUF file from disk.
-    public convenience init(contentsOf url: URL, maxBatchTokens: Int = 2048) throws {
-        try self.init(gguf: GGUFFile(contentsOf: url), maxBatchTokens: maxBatchTokens)
+    public convenience init(contentsOf url: URL, maxBatchTokens: Int = 2048, residency: ResidencyPolicy = .standard) throws {
+        try self.init(gguf: GGUFFile(contentsOf: url), maxBatchTokens: maxBatchTokens, residency: residency)
     }
+
+    /// The residency `policy` picks for a model of this configuration (cheap: no tensor is read).
+    public static func residency(for configuration: ModelConfiguration, policy: ResidencyPolicy) -> WeightResidency {
+        policy.resolve(denseBytes: ModelWeights.denseBlockBytes(configuration))
+    }
+
+    /// Bytes held by the block matrices (Float32, or the file blocks they read when quantized).
+    public var blockMatrixBytes: Int { weights.blockMatrixBytes }
 
     /// A model of the same architecture with weights drawn by `fill` (see the order below)
     /// and every norm gain 1, tied unembedding: the random-init control.

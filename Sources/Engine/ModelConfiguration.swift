@@ -6,6 +6,7 @@ import GGUF
 public enum Architecture: String, Sendable, CaseIterable, Codable {
     case llama
     case gemma3
+    case qwen2
 }
 
 /// How query/key dimensions are paired for rotary position embedding.
@@ -34,6 +35,8 @@ public struct ArchitectureTraits: Sendable, Hashable {
     public var normalizesQueriesAndKeys: Bool
     /// RMSNorm of the attention and feed-forward outputs before they are added (Gemma 3).
     public var normalizesSublayerOutputs: Bool
+    /// Q, K and V projections add a bias (`attn_q.bias`, `attn_k.bias`, `attn_v.bias`; Qwen2).
+    public var biasesQueryKeyValue: Bool = false
 }
 
 /// How one block attends.
@@ -65,6 +68,14 @@ public struct ModelConfiguration: Sendable, Hashable {
     public var keyValueWidth: Int { keyValueHeadCount * headWidth }
     /// Width of the fused Q|K|V projection output.
     public var fusedQKVWidth: Int { queryWidth + 2 * keyValueWidth }
+    /// Weights of the embedding and the block matrices (norms and biases left out): the size by
+    /// which models of one family are ordered.
+    public var parameterEstimate: Double {
+        let d = Double(modelWidth)
+        let block = d * Double(fusedQKVWidth) + Double(queryWidth) * d + 3 * d * Double(feedForwardWidth)
+        return d * Double(vocabularySize) + Double(blockCount) * block
+    }
+
     /// Number of residual-stream states per position: the embedding plus one per block.
     public var residualCount: Int { blockCount + 1 }
 }
@@ -72,7 +83,7 @@ public struct ModelConfiguration: Sendable, Hashable {
 extension ModelConfiguration {
     /// Reads the configuration from a GGUF file's metadata.
     ///
-    /// Throws ``EngineError/unsupportedArchitecture(file:name:)`` for anything but `llama` and `gemma3`,
+    /// Throws ``EngineError/unsupportedArchitecture(file:name:)`` for anything but `llama`, `gemma3` and `qwen2`,
     /// and ``EngineError/invalidSetting(file:key:value:problem:)`` for a setting that fails the checks
     /// of `ModelConfiguration+Validation.swift` (made before anything is sized by it).
     public init(gguf: GGUFFile) throws {
@@ -126,6 +137,14 @@ extension ModelConfiguration {
             } else {
                 scale = 1 / Float(headWidth).squareRoot()
             }
+        case .qwen2:
+            // llama plus Q/K/V biases; llama.cpp runs qwen2 with NEOX RoPE on unpermuted Q/K rows
+            // and full causal attention (the file's sliding-window keys are not used).
+            traits = ArchitectureTraits(ropePairing: .halves, activation: .silu, embeddingScale: 1,
+                                        normalizesQueriesAndKeys: false, normalizesSublayerOutputs: false,
+                                        biasesQueryKeyValue: true)
+            layouts = Array(repeating: AttentionLayout(ropeBase: ropeBase, window: nil), count: blocks)
+            scale = 1 / Float(headWidth).squareRoot()
         }
 
         self.init(

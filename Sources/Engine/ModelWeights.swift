@@ -1,14 +1,16 @@
 import GGUF
 
-/// Float32 weights of one transformer block, row-major `[out][in]` as GGUF stores them.
+/// The weights of one transformer block, row-major `[out][in]` as GGUF stores them.
 /// Q|K|V and gate|up are fused at load so each costs one GEMM.
 struct BlockWeights: Sendable {
     var attentionNorm: [Float]
-    var qkv: [Float]           // [fusedQKVWidth, modelWidth]
-    var attentionOutput: [Float]  // [modelWidth, queryWidth]
+    var qkv: WeightMatrix            // [fusedQKVWidth, modelWidth]
+    var attentionOutput: WeightMatrix  // [modelWidth, queryWidth]
     var feedForwardNorm: [Float]
-    var gateUp: [Float]        // [2·feedForwardWidth, modelWidth]
-    var down: [Float]          // [modelWidth, feedForwardWidth]
+    var gateUp: WeightMatrix         // [2·feedForwardWidth, modelWidth]
+    var down: WeightMatrix           // [modelWidth, feedForwardWidth]
+    /// Q|K|V biases `[fusedQKVWidth]` (Qwen2; empty otherwise).
+    var qkvBias: [Float] = []
     // Gemma 3 only (empty otherwise).
     var queryNorm: [Float] = []
     var keyNorm: [Float] = []
@@ -16,8 +18,9 @@ struct BlockWeights: Sendable {
     var postFeedForwardNorm: [Float] = []
 }
 
-/// All weights of a model, dequantized once to Float32 (except a very large embedding table,
-/// see ``EmbeddingTable``).
+/// All weights of a model. Norm gains and biases are Float32; the block matrices are Float32
+/// or kept in their file format (see ``WeightResidency``); a very large embedding table stays
+/// quantized either way (see ``EmbeddingTable``).
 struct ModelWeights: Sendable {
     var tokenEmbedding: EmbeddingTable  // [vocabularySize, modelWidth]; also the tied unembedding
     var outputNorm: [Float]
@@ -27,8 +30,9 @@ struct ModelWeights: Sendable {
 }
 
 extension ModelWeights {
-    /// Dequantizes every tensor the configuration needs, checking each shape.
-    init(gguf: GGUFFile, configuration c: ModelConfiguration) throws {
+    /// Loads every tensor the configuration needs, checking each shape, with the block matrices
+    /// held as `residency` says.
+    init(gguf: GGUFFile, configuration c: ModelConfiguration, residency: WeightResidency) throws {
         let file = gguf.url.lastPathComponent
         func info(_ name: String, _ shape: [Int]) throws -> GGUFTensorInfo {
             let info = try gguf.tensorInfo(named: name)
@@ -42,6 +46,10 @@ extension ModelWeights {
         func load(_ name: String, _ shape: [Int]) throws -> [Float] {
             try gguf.dequantize(info(name, shape))
         }
+        func matrix(_ parts: [(name: String, rows: Int)], columns: Int) throws -> WeightMatrix {
+            let infos = try parts.map { try info($0.name, [columns, $0.rows]) }
+            return try WeightMatrix(gguf: gguf, stacking: infos, columns: columns, residency: residency)
+        }
         let d = c.modelWidth
         tokenEmbedding = try EmbeddingTable(gguf: gguf, tensor: info("token_embd.weight", [d, c.vocabularySize]))
         outputNorm = try load("output_norm.weight", [d])
@@ -54,14 +62,17 @@ extension ModelWeights {
             let p = "blk.\(b)."
             var block = BlockWeights(
                 attentionNorm: try load(p + "attn_norm.weight", [d]),
-                qkv: try load(p + "attn_q.weight", [d, c.queryWidth])
-                    + load(p + "attn_k.weight", [d, c.keyValueWidth])
-                    + load(p + "attn_v.weight", [d, c.keyValueWidth]),
-                attentionOutput: try load(p + "attn_output.weight", [c.queryWidth, d]),
+                qkv: try matrix([(p + "attn_q.weight", c.queryWidth), (p + "attn_k.weight", c.keyValueWidth),
+                                 (p + "attn_v.weight", c.keyValueWidth)], columns: d),
+                attentionOutput: try matrix([(p + "attn_output.weight", d)], columns: c.queryWidth),
                 feedForwardNorm: try load(p + "ffn_norm.weight", [d]),
-                gateUp: try load(p + "ffn_gate.weight", [d, c.feedForwardWidth])
-                    + load(p + "ffn_up.weight", [d, c.feedForwardWidth]),
-                down: try load(p + "ffn_down.weight", [c.feedForwardWidth, d]))
+                gateUp: try matrix([(p + "ffn_gate.weight", c.feedForwardWidth), (p + "ffn_up.weight", c.feedForwardWidth)],
+                                   columns: d),
+                down: try matrix([(p + "ffn_down.weight", d)], columns: c.feedForwardWidth))
+            if c.traits.biasesQueryKeyValue {
+                block.qkvBias = try load(p + "attn_q.bias", [c.queryWidth]) + load(p + "attn_k.bias", [c.keyValueWidth])
+                    + load(p + "attn_v.bias", [c.keyValueWidth])
+            }
             if c.traits.normalizesQueriesAndKeys {
                 block.queryNorm = try load(p + "attn_q_norm.weight", [c.headWidth])
                 block.keyNorm = try load(p + "attn_k_norm.weight", [c.headWidth])
@@ -74,9 +85,16 @@ extension ModelWeights {
         }
     }
 
+    /// Bytes the block matrices of `configuration` take as Float32 (what the dense residency holds).
+    static func denseBlockBytes(_ c: ModelConfiguration) -> Int {
+        let d = c.modelWidth
+        let perBlock = c.fusedQKVWidth * d + d * c.queryWidth + 2 * c.feedForwardWidth * d + d * c.feedForwardWidth
+        return perBlock * c.blockCount * MemoryLayout<Float>.size
+    }
+
     /// Weights drawn by `fill`: every matrix (embedding first, then per block Q, K, V, O,
     /// gate, up, down, in that order) is passed to `fill` once, in row-major order;
-    /// every norm gain is 1; the unembedding is tied.
+    /// every norm gain is 1, there are no biases; the unembedding is tied.
     init(randomFor c: ModelConfiguration, fill: (inout [Float]) -> Void) {
         func matrix(_ rows: Int, _ columns: Int) -> [Float] {
             var m = [Float](repeating: 0, count: rows * columns)
@@ -93,8 +111,10 @@ extension ModelWeights {
             let o = matrix(d, c.queryWidth)
             let gate = matrix(c.feedForwardWidth, d), up = matrix(c.feedForwardWidth, d)
             let down = matrix(d, c.feedForwardWidth)
-            var block = BlockWeights(attentionNorm: ones(d), qkv: q + k + v, attentionOutput: o,
-                                     feedForwardNorm: ones(d), gateUp: gate + up, down: down)
+            var block = BlockWeights(attentionNorm: ones(d), qkv: WeightMatrix(dense: q + k + v, columns: d),
+                                     attentionOutput: WeightMatrix(dense: o, columns: c.queryWidth),
+                                     feedForwardNorm: ones(d), gateUp: WeightMatrix(dense: gate + up, columns: d),
+                                     down: WeightMatrix(dense: down, columns: c.feedForwardWidth))
             if c.traits.normalizesQueriesAndKeys {
                 block.queryNorm = ones(c.headWidth)
                 block.keyNorm = ones(c.headWidth)
@@ -108,4 +128,10 @@ extension ModelWeights {
     }
 
     var unembedding: EmbeddingTable { output ?? tokenEmbedding }
+
+    /// Floats of dequantization scratch a pass needs: the largest block's quantized matrices.
+    var scratchElements: Int { blocks.map(\.scratchElements).max() ?? 0 }
+
+    /// Bytes held by the block matrices.
+    var blockMatrixBytes: Int { blocks.reduce(0) { $0 + $1.matrices.reduce(0) { $0 + $1.byteCount } } }
 }

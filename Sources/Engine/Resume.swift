@@ -1,3 +1,4 @@
+import Profiling
 import Foundation
 
 /// One edited last position to re-run: the prompt whose cached prefix it attends to, and
@@ -45,6 +46,15 @@ extension LanguageModel {
                 throw EngineError.invalidInput("resume row \(i): prompt \(row.prompt) of \(cache.promptCount), width \(row.residual.count) (expected \(d))")
             }
         }
+        return PhaseClock.time(.resume, work: rows.count) {
+            resumeChunks(cache, rows: rows, start: start, capture: capture, afterBlock: afterBlock, afterAttention: afterAttention)
+        }
+    }
+
+    private func resumeChunks(_ cache: PrefixCache, rows: [ResumeRow], start: Int, capture: [Int],
+                              afterBlock: ((Int, UnsafeMutableBufferPointer<Float>) -> Void)?,
+                              afterAttention: ((Int, UnsafeMutableBufferPointer<Float>) -> Void)?) -> [Float] {
+        let d = configuration.modelWidth
         var output = [Float](repeating: 0, count: rows.count * capture.count * d)
         let chunk = max(1, maxBatchTokens)
         var first = 0
@@ -81,7 +91,7 @@ extension LanguageModel {
             }
         }
         record(start)
-        let workspace = Workspace(rows: n, configuration: c)
+        let workspace = Workspace(rows: n, configuration: c, scratchElements: weights.scratchElements)
         let longest = (positions.max() ?? 0) + 1
         let tables = RoPETables(configuration: c, positions: longest)
         EngineThreads.run { workers in

@@ -27,7 +27,7 @@ public final class GGUFFile: @unchecked Sendable {
     /// The absolute byte offset of the data section.
     public let dataOffset: Int
 
-    private let mapping: MappedFile
+    let mapping: MappedFile
     private let tensorIndex: [String: Int]
 
     /// Maps and validates the file at `url`; throws ``GGUFError``.

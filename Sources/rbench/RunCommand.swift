@@ -1,4 +1,5 @@
 import ArgumentParser
+import Engine
 import Foundation
 import Harness
 import Recording
@@ -45,6 +46,18 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "No progress on stderr (errors are still printed).")
     var quiet = false
 
+    @Flag(help: "Print where each check's time went: forward passes (tokens, tok/s), resumes, readouts, resampling, statistics.")
+    var profile = false
+
+    @Option(help: "Where the block matrices live: auto (dense up to 1 GiB of Float32 matrices), dense or quantized. Same bits either way.")
+    var weights = "auto"
+
+    func validate() throws {
+        guard ResidencyPolicy(name: weights) != nil else {
+            throw ValidationError("--weights must be auto, dense or quantized, not '\(weights)'.")
+        }
+    }
+
     @OptionGroup var store: StoreOptions
     @OptionGroup var output: OutputOptions
 
@@ -61,10 +74,13 @@ struct RunCommand: ParsableCommand {
             guard let resources = HarnessDefaults.resources else {
                 throw HarnessError.badInput("this build has no resource provider for claims yet (HarnessDefaults.resources is unset); claims: \(HarnessDefaults.registry.ids.joined(separator: ", "))")
             }
+            EngineResources.residencyPolicy = ResidencyPolicy(name: weights) ?? .standard
             let info = HarnessDefaults.engineInfo()
             let provenance = RunProvenance(
                 revision: try RevisionInfo.read(at: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)),
-                environment: .current(threads: info.threads, blasConfig: info.blasConfig, blasCoreType: info.blasCoreType, batchSize: info.batchSize),
+                environment: .current(threads: info.threads, blasConfig: info.blasConfig, blasCoreType: info.blasCoreType,
+                                      batchSize: info.batchSize,
+                                      weightResidency: EngineResources.residencyRecord(for: parsed.model.path)),
                 argv: CommandLine.arguments)
             let results = try store.openStore()
             let runner = SuiteRunner(suite: parsed, registry: HarnessDefaults.registry, resources: resources, provenance: provenance,
@@ -76,6 +92,10 @@ struct RunCommand: ParsableCommand {
             if !output.json {
                 print("\nClaims (\(parsed.name), model \(report.run.modelSHA256.prefix(8))):")
                 print(ClaimSummary(run: report.run).table(), terminator: "")
+                if profile {
+                    print("\nWhere the time went (seconds; statistics is the rest of each check's wall time):")
+                    print(ProfileReport.table(report.run), terminator: "")
+                }
                 for entry in VerdictMatrix.corpusDependence(report.run) {
                     print("corpus-dependent: \(entry.check): " + entry.verdicts.map { "\($0.claim) \($0.verdict.rawValue)" }.joined(separator: ", "))
                 }

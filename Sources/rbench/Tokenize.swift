@@ -13,6 +13,7 @@ struct Tokenize: ParsableCommand {
           rbench tokenize --prompts prompts.txt
           rbench tokenize --prompts chat.txt --special --no-bos
           rbench tokenize --model .models/gemma-3-270m-q4_k_m.gguf --prompts prompts.txt --json
+          rbench tokenize --model .models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf --prompts chat.txt --special
 
         Exit codes: 0 done, 64 usage error, 65 missing or malformed model or prompt file, 70 internal error.
         """)

@@ -10,6 +10,8 @@ import TestSupport
 struct Gemma3ReferenceTests {
     static let folder = "gemma3-270m"
     static let model: LanguageModel? = try? LanguageModel(contentsOf: Fixtures.gemma3)
+    /// The same file with its block matrices kept quantized (the standard policy holds Gemma dense).
+    static let quantized: LanguageModel? = try? LanguageModel(contentsOf: Fixtures.gemma3, residency: .fixed(.quantized))
 
     @Test("configuration read from metadata: NEOX RoPE, local/global layers, √d embedding scale")
     func configuration() throws {
@@ -21,9 +23,11 @@ struct Gemma3ReferenceTests {
         #expect(c.layouts[0].window == 512 && c.layouts[0].ropeBase == 10_000 && c.layouts[5].ropeBase == 1_000_000)
     }
 
-    @Test("last-position residuals, final norm, and top-64 logits match, across the sliding window")
-    func lastPosition() throws {
-        let model = try #require(Self.model)
+    @Test("last-position residuals, final norm, and top-64 logits match, across the sliding window",
+          arguments: WeightResidency.allCases)
+    func lastPosition(residency: WeightResidency) throws {
+        let model = try #require(residency == .dense ? Self.model : Self.quantized)
+        #expect(model.residency == residency)
         let c = model.configuration
         let reference = try Fixtures.referenceTokens(Self.folder)
         let residuals = try Fixtures.loadReferenceArray(Self.folder, "residual_last.npy")
@@ -59,7 +63,7 @@ struct Gemma3ReferenceTests {
             let lse = m + log(logits.reduce(0.0) { $0 + exp(Double($1) - m) })
             #expect(abs(lse - logSumExp.values[p]) <= 1e-3 * maxLogit, "prompt \(p): logsumexp \(lse) vs \(logSumExp.values[p])")
         }
-        print("Gemma 3 residual agreement over \(reference.tokens.count) prompts × \(c.residualCount) states: worst rms rel \(worst)")
+        print("Gemma 3 (\(residency)) residual agreement over \(reference.tokens.count) prompts × \(c.residualCount) states: worst rms rel \(worst)")
     }
 
     @Test("all positions of prompt 0 match")
@@ -77,6 +81,15 @@ struct Gemma3ReferenceTests {
                 #expect(agreement.meetsReferenceTolerance, "position \(position) layer \(l): \(agreement)")
             }
         }
+    }
+
+    @Test("dense and quantized residencies give the same bits across the sliding window")
+    func residenciesAgreeBitForBit() throws {
+        let dense = try #require(Self.model), quantized = try #require(Self.quantized)
+        let c = dense.configuration
+        let prompts = [try Fixtures.referenceTokens(Self.folder).tokens.last!]
+        let plan = CapturePlan(hooks: (0...c.blockCount).map(HookPoint.residual) + [.finalNorm])
+        #expect(try dense.capture(prompts, plan: plan).values == quantized.capture(prompts, plan: plan).values)
     }
 
     @Test("resume over a sliding-window prefix reproduces the full pass")

@@ -9,14 +9,18 @@ import TestSupport
 struct SmolLM2ReferenceTests {
     static let folder = "smollm2-135m"
     static let model: LanguageModel? = try? LanguageModel(contentsOf: Fixtures.smolLM2)
+    /// The same file with its matrices kept quantized (the standard policy holds SmolLM2 dense).
+    static let quantized: LanguageModel? = try? LanguageModel(contentsOf: Fixtures.smolLM2, residency: .fixed(.quantized))
 
-    func loadedModel() throws -> LanguageModel {
-        try #require(Self.model, "could not load \(Fixtures.smolLM2.path)")
+    func loadedModel(_ residency: WeightResidency = .dense) throws -> LanguageModel {
+        let model = try #require(residency == .dense ? Self.model : Self.quantized, "could not load \(Fixtures.smolLM2.path)")
+        #expect(model.residency == residency)
+        return model
     }
 
-    @Test("last-position residual stream matches at every layer, final norm and logits too")
-    func lastPosition() throws {
-        let model = try loadedModel()
+    @Test("last-position residual stream matches at every layer, final norm and logits too", arguments: WeightResidency.allCases)
+    func lastPosition(residency: WeightResidency) throws {
+        let model = try loadedModel(residency)
         let reference = try Fixtures.referenceTokens(Self.folder)
         let residuals = try Fixtures.loadReferenceArray(Self.folder, "residual_last.npy")
         let finalNorm = try Fixtures.loadReferenceArray(Self.folder, "final_norm_last.npy")
@@ -41,7 +45,7 @@ struct SmolLM2ReferenceTests {
             let normAgreement = Agreement(capture.vector(prompt: p, hook: .finalNorm), reference: normExpected)
             #expect(normAgreement.meetsReferenceTolerance, "prompt \(p) final norm: \(normAgreement)")
         }
-        print("SmolLM2 residual agreement over 24 prompts × 31 states: worst rms rel \(worst), worst cosine \(worstCosine)")
+        print("SmolLM2 (\(residency)) residual agreement over 24 prompts × 31 states: worst rms rel \(worst), worst cosine \(worstCosine)")
 
         let normalized = (0..<reference.tokens.count).flatMap { Array(capture.vector(prompt: $0, hook: .finalNorm)) }
         let computed = model.logits(fromNormalized: normalized, rows: reference.tokens.count)
@@ -58,7 +62,7 @@ struct SmolLM2ReferenceTests {
             worstLogit = max(worstLogit, maxDelta / maxLogit)
             #expect(maxDelta <= 1e-3 * maxLogit, "prompt \(p): max |Δ logit| \(maxDelta) > 1e-3 × \(maxLogit)")
         }
-        print("SmolLM2 logits: worst max|Δ|/max|logit| = \(worstLogit)")
+        print("SmolLM2 (\(residency)) logits: worst max|Δ|/max|logit| = \(worstLogit)")
     }
 
     @Test("all-position residual streams match for the two reference prompts", arguments: [0, 1])
@@ -114,6 +118,22 @@ struct SmolLM2ReferenceTests {
             let agreement = Agreement(resumed[p * d ..< (p + 1) * d], reference: edited.vector(prompt: p, hook: .residual(c.blockCount)))
             #expect(agreement.relativeRMSError < 1e-5, "edited resume, prompt \(p): \(agreement)")
         }
+    }
+
+    @Test("dense and quantized residencies give the same bits, full pass and resume")
+    func residenciesAgreeBitForBit() throws {
+        let dense = try loadedModel(.dense), quantized = try loadedModel(.quantized)
+        let c = dense.configuration
+        let prompts = Array(try Fixtures.referenceTokens(Self.folder).tokens.prefix(8))
+        let plan = CapturePlan(hooks: (0...c.blockCount).map(HookPoint.residual) + [.finalNorm], positions: .all)
+        let (denseCapture, denseCache) = try dense.prefill(prompts, plan: plan)
+        let (quantizedCapture, quantizedCache) = try quantized.prefill(prompts, plan: plan)
+        #expect(denseCapture.values == quantizedCapture.values)
+        let rows = prompts.indices.map { p in
+            ResumeRow(prompt: p, residual: denseCapture.vector(prompt: p, row: prompts[p].count - 1, hook: .residual(7)).map { $0 * 1.5 })
+        }
+        #expect(try dense.resume(denseCache, rows: rows, fromResidual: 7, capture: [8, c.blockCount])
+                == quantized.resume(quantizedCache, rows: rows, fromResidual: 7, capture: [8, c.blockCount]))
     }
 
     @Test("a prompt gives the same states alone and inside a batch")

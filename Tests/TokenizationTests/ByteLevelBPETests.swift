@@ -123,6 +123,29 @@ struct ByteLevelBPETests {
         #expect(split(.llamaDefault, "x 1234") == ["x", " ", "123", "4"])
     }
 
+    @Test("qwen2: case-insensitive contractions, one leading non-letter joins a letter run, digits alone")
+    func qwen2Words() throws {
+        #expect(try PreTokenizer(name: "qwen2", source: "t") == .qwen2)
+        #expect(split(.qwen2, "Hello world") == ["Hello", " world"])
+        #expect(split(.qwen2, "I'M here, don't") == ["I", "'M", " here", ",", " don", "'t"])
+        #expect(split(.qwen2, "WE'RE") == ["WE", "'RE"])
+        #expect(split(.qwen2, "year 2024!") == ["year", " ", "2", "0", "2", "4", "!"])
+        #expect(split(.qwen2, "(hello) \tfoo") == ["(hello", ")", " ", "\tfoo"])
+        #expect(split(.qwen2, "e\u{301}t") == ["e", "\u{301}t"])
+        #expect(split(.qwen2, "日本語です。") == ["日本語です", "。"])
+    }
+
+    @Test("qwen2: punctuation keeps its line breaks, whitespace runs end after their last line break")
+    func qwen2Whitespace() {
+        #expect(split(.qwen2, "a,\n\nb") == ["a", ",\n\n", "b"])
+        #expect(split(.qwen2, "x ?!\n") == ["x", " ?!\n"])
+        #expect(split(.qwen2, "x  \n  y") == ["x", "  \n", " ", " y"])
+        #expect(split(.qwen2, "a\r\nb") == ["a", "\r\n", "b"])
+        #expect(split(.qwen2, "end  ") == ["end", "  "])
+        #expect(split(.qwen2, "a   b") == ["a", "  ", " b"])
+        #expect(split(.qwen2, "\n\n") == ["\n\n"])
+    }
+
     @Test("user-defined tokens are always cut out, control tokens only with parseSpecial")
     func specialTokens() throws {
         let tokenizer = try makeBPE(special: [("<|im_start|>", .control), ("<tag>", .userDefined), ("<tag>x", .userDefined)])
@@ -162,7 +185,7 @@ struct ByteLevelBPETests {
             try Tokenizers.make(for: wordPiece)
         }
         let message = TokenizerError.unknownPreTokenizer(name: "llama3", source: "test.gguf").description
-        #expect(message.contains("test.gguf") && message.contains("llama3") && message.contains("smollm"))
+        #expect(message.contains("test.gguf") && message.contains("llama3") && message.contains("smollm") && message.contains("qwen2"))
         var badTypes = vocabulary
         badTypes.preTokenizer = "gpt2"
         badTypes.tokenTypes = [.normal, .normal]

@@ -27,6 +27,7 @@ struct ReferenceModel: Sendable, CustomTestStringConvertible {
 
     static let smollm2 = ReferenceModel(fileName: "SmolLM2-135M-Instruct.Q4_1.gguf", folder: "smollm2-135m")
     static let gemma3 = ReferenceModel(fileName: "gemma-3-270m-q4_k_m.gguf", folder: "gemma3-270m")
+    static let qwen05 = ReferenceModel(fileName: "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf", folder: "qwen2.5-coder-0.5b")
 
     var modelURL: URL { ReferencePaths.model(fileName) }
     var isAvailable: Bool {
@@ -53,7 +54,7 @@ struct ReferenceModel: Sendable, CustomTestStringConvertible {
 
 @Suite("Reference tokenization against llama.cpp's ids")
 struct ReferenceTokenizationTests {
-    @Test("every tokenizer.jsonl line encodes to its ids and decodes back", arguments: [ReferenceModel.smollm2, .gemma3])
+    @Test("every tokenizer.jsonl line encodes to its ids and decodes back", arguments: [ReferenceModel.smollm2, .gemma3, .qwen05])
     func corpusLines(model: ReferenceModel) throws {
         guard model.isAvailable else {
             print("skipping \(model.folder): \(model.modelURL.path) is absent; run `make model MODEL=\(model.folder)`")
@@ -76,7 +77,7 @@ struct ReferenceTokenizationTests {
         #expect(lines.count > 0)
     }
 
-    @Test("the tokens.json prompts encode to their ids, BOS included when the model adds it", arguments: [ReferenceModel.smollm2, .gemma3])
+    @Test("the tokens.json prompts encode to their ids, BOS included when the model adds it", arguments: [ReferenceModel.smollm2, .gemma3, .qwen05])
     func prompts(model: ReferenceModel) throws {
         guard model.isAvailable else {
             print("skipping \(model.folder): \(model.modelURL.path) is absent; run `make model MODEL=\(model.folder)`")

@@ -183,6 +183,15 @@ func exp8(_ x: SIMD8<Float>) -> SIMD8<Float> {
     return p * unsafeBitCast(exponent, to: SIMD8<Float>.self)
 }
 
+/// `x[r] += bias` for `rows` rows of `width`.
+@inline(__always)
+func addRowBias(_ x: UnsafeMutablePointer<Float>, rows: Int, width: Int, bias: UnsafePointer<Float>) {
+    for r in 0..<rows {
+        let row = x + r * width
+        for i in 0..<width { row[i] += bias[i] }
+    }
+}
+
 /// `x += y` over `count` floats.
 @inline(__always)
 func addInPlace(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, count: Int) {

@@ -303,8 +303,16 @@ public struct LoT4ExtrapolationClassifier: Claim {
     }
 
     /// Steps 2–5 for every split: the held-out scores, the model-true control's and the null.
+    /// OpenBLAS runs single-threaded throughout, so the bases (eigendecompositions) are bit-reproducible.
     static func grid(states: LastPositionStates, sets: [[Int]], cells: [Cell], permutations: Int, seed: UInt64,
                      claim: String) throws -> Grid {
+        try BLASThreads.withSingleThread {
+            try singleThreadedGrid(states: states, sets: sets, cells: cells, permutations: permutations, seed: seed, claim: claim)
+        }
+    }
+
+    private static func singleThreadedGrid(states: LastPositionStates, sets: [[Int]], cells: [Cell], permutations: Int,
+                                           seed: UInt64, claim: String) throws -> Grid {
         let n = states.sampleCount, d = states.residual[0].columns
         let last = cells.map(\.target).max()!
         let grams = (1...last).map { Matrix.product(states.residual[$0], states.residual[$0], transposeLeft: true) }
@@ -408,9 +416,10 @@ public struct LoT4ExtrapolationClassifier: Claim {
                                claim: String) throws -> VariantScores {
         let n = states.sampleCount
         let last = cells.map(\.target).max()!
-        let full = try TrajectoryBases(
-            grams: (1...last).map { Matrix.product(states.residual[$0], states.residual[$0], transposeLeft: true) },
-            sampleCount: n, claim: claim)
+        let full = try BLASThreads.withSingleThread {
+            try TrajectoryBases(grams: (1...last).map { Matrix.product(states.residual[$0], states.residual[$0], transposeLeft: true) },
+                                sampleCount: n, claim: claim)
+        }
         var solver = SolverReport()
         let validations = BLASThreads.withSingleThread {
             Parallel.map(cells.count, workers: 2) { c in

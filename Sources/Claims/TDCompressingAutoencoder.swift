@@ -284,8 +284,9 @@ public struct TDCompressingAutoencoder: Claim {
                         bootstrap: Bootstrap) throws -> StateAnalysis {
         let groups = positions.count
         let scores = try Self.scores(pooled, squaredErrors: fit.squaredErrors, labels: labels, groups: groups)
-        let pca = try Self.scores(pooled, squaredErrors: try Self.groupPCA2SquaredErrors(pooled, labels: labels, groups: groups),
-                                  labels: labels, groups: groups)
+        // Single-threaded OpenBLAS: the eigendecompositions are bit-reproducible only then.
+        let pcaErrors = try BLASThreads.withSingleThread { try Self.groupPCA2SquaredErrors(pooled, labels: labels, groups: groups) }
+        let pca = try Self.scores(pooled, squaredErrors: pcaErrors, labels: labels, groups: groups)
         let pooledScore = try Self.scores(pooled, squaredErrors: fit.squaredErrors, labels: [Int](repeating: 0, count: pooled.rows), groups: 1)
         let members: [[Int]] = DepthThirds.Third.allCases.map { third in
             positions.indices.filter { thirds.third(halfLayers: positions[$0]) == third }

@@ -108,6 +108,16 @@ public struct DenseNetwork: Sendable, Equatable {
     /// per epoch; a batch that crosses an epoch boundary continues in the next permutation.
     public mutating func train(inputs: Matrix, targets: Matrix, steps: Int, batchSize: Int,
                                optimizer: inout Adam, using rng: inout PCG64) -> [Double] {
+        train(inputs: inputs, targets: targets, maxSteps: steps, batchSize: batchSize, optimizer: &optimizer, using: &rng,
+              until: { _ in false })
+    }
+
+    /// Trains as ``train(inputs:targets:steps:batchSize:optimizer:using:)`` but stops early, after the
+    /// first step at which `shouldStop` (given every batch loss so far) returns true; at most `maxSteps`.
+    /// The batches and updates up to that step are the same as in a run of fixed length.
+    public mutating func train(inputs: Matrix, targets: Matrix, maxSteps steps: Int, batchSize: Int,
+                               optimizer: inout Adam, using rng: inout PCG64,
+                               until shouldStop: ([Double]) -> Bool) -> [Double] {
         precondition(inputs.rows > 0 && inputs.rows == targets.rows && inputs.columns == widths[0]
                      && targets.columns == widths[layerCount],
                      "DenseNetwork.train: inputs must be n×\(widths[0]) and targets n×\(widths[layerCount]), n > 0")
@@ -132,6 +142,7 @@ public struct DenseNetwork: Sendable, Equatable {
             workspace.loadTargets(targets, rows: batch)
             losses.append(lossAndGradient(workspace, rows: batchSize, into: &gradient))
             optimizer.update(&parameters, gradient: gradient)
+            if shouldStop(losses) { break }
         }
         return losses
     }

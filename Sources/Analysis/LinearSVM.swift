@@ -1,11 +1,15 @@
 /// A linear support vector machine with squared hinge loss and L2 regularization.
 ///
-/// Training minimizes (λ/2)·‖w‖² + (1/n)·Σᵢ max(0, 1 − yᵢ(w·xᵢ + b))² on features standardized
-/// with the training set's column means and sample SDs (SD < 1e-12 → scale 1). The bias is
-/// learned as the weight of a constant feature 1 and is therefore regularized too (as in LIBLINEAR).
+/// Training minimizes (λ/2)·(‖w‖² + b²) + (1/n)·Σᵢ max(0, 1 − yᵢ(w·xᵢ + b))² on features
+/// standardized with the training set's column means and sample SDs (SD < 1e-12 → scale 1). The
+/// bias is learned as the weight of a constant feature 1 and is therefore **regularized too** (as
+/// in LIBLINEAR); on standardized features with balanced classes the unregularized optimum has
+/// b ≈ 0 anyway, so the penalty barely moves it.
 /// Solver: dual coordinate descent for the L2-loss SVM (Hsieh et al. 2008) with C = 1/(λn),
 /// visiting coordinates in a fresh `PCG64(seed:)` permutation each epoch, stopping when the
-/// projected-gradient spread falls below `tolerance` or after `maxEpochs`. Deterministic.
+/// spread of the projected gradient (the largest violation of the optimality conditions) falls
+/// below `tolerance`, or after `maxEpochs` (then ``converged`` is false). ``relativeDualityGap``
+/// says how far the returned w is from the optimum of the objective. Deterministic.
 public struct LinearSVM: Sendable {
     /// Weights in standardized feature units.
     public private(set) var weights: [Double]
@@ -13,6 +17,11 @@ public struct LinearSVM: Sendable {
     public private(set) var bias: Double
     /// Epochs the solver ran.
     public private(set) var epochs: Int
+    /// Whether the projected-gradient spread fell below the tolerance within `maxEpochs`.
+    public private(set) var converged: Bool
+    /// (P(w) − D(α))/P(w) for the returned solution, with P the primal and D the dual objective
+    /// (C-form, C = 1/(λn)): an upper bound on the relative excess of the objective over its optimum.
+    public private(set) var relativeDualityGap: Double
     private let featureMeans: [Double]
     private let featureScales: [Double]
 
@@ -39,6 +48,8 @@ public struct LinearSVM: Sendable {
         var qii = [Double](repeating: diagonal, count: n)
         var rng = PCG64(seed: seed)
         var epoch = 0
+        var solved = false
+        var gap = Double.nan
         data.storage.withUnsafeBufferPointer { x in
             w.withUnsafeMutableBufferPointer { w in
                 for i in 0..<n {
@@ -62,13 +73,32 @@ public struct LinearSVM: Sendable {
                             for k in 0..<width { w[k] += step * row[k] }
                         }
                     }
-                    if largest - smallest < tolerance { break }
+                    if largest - smallest < tolerance { solved = true; break }
                 }
+                // Duality gap in the C-form: P(w) = ½‖w‖² + C·Σξᵢ², D(α) = Σαᵢ − ½‖w‖² − Σαᵢ²/(4C),
+                // with 1/(4C) = diagonal/2 and w = Σ αᵢyᵢxᵢ maintained by the updates.
+                let c = 1 / (2 * diagonal)
+                var norm = 0.0, slack = 0.0, alphaSum = 0.0, alphaSquares = 0.0
+                for k in 0..<width { norm += w[k] * w[k] }
+                for i in 0..<n {
+                    let row = x.baseAddress! + i * width
+                    var margin = 0.0
+                    for k in 0..<width { margin += w[k] * row[k] }
+                    let xi = Swift.max(0, 1 - y[i] * margin)
+                    slack += xi * xi
+                    alphaSum += alpha[i]
+                    alphaSquares += alpha[i] * alpha[i]
+                }
+                let primal = 0.5 * norm + c * slack
+                let dual = alphaSum - 0.5 * norm - 0.5 * diagonal * alphaSquares
+                gap = primal > 0 ? Swift.max(0, primal - dual) / primal : 0
             }
         }
         weights = Array(w.prefix(d))
         bias = w[d]
         epochs = epoch
+        converged = solved
+        relativeDualityGap = gap
     }
 
     /// Rows standardized with the given statistics, with a trailing constant-1 column.
@@ -103,12 +133,21 @@ public struct CrossValidation: Sendable, Equatable {
     public var accuracy: Double
     /// The held-out accuracy of each fold, in fold order.
     public var foldAccuracies: [Double]
+    /// Whether each sample's held-out prediction was correct, in row order.
+    public var correct: [Bool]
+    /// The most epochs any fold's solver ran.
+    public var epochs: Int
+    /// Whether every fold's solver met the tolerance.
+    public var converged: Bool
+    /// The largest relative duality gap of the fold models (``LinearSVM/relativeDualityGap``).
+    public var maxRelativeDualityGap: Double
 
     /// Grouped k-fold cross-validation of ``LinearSVM``: all samples of a group (e.g. a trajectory)
     /// land in the same fold. The distinct group ids, sorted ascending, are shuffled with
     /// `PCG64(seed: seed)` (``PCG64/shuffle(_:)``) and the group at shuffled position p goes to fold p mod k.
-    /// Each fold's model uses `lambda` and seed `seed`.
-    public init(features: Matrix, labels: [Bool], groups: [Int], folds: Int = 5, lambda: Double = 1e-2, seed: UInt64 = 0) {
+    /// Each fold's model uses `lambda`, seed `seed` and the solver's `tolerance` and `maxEpochs`.
+    public init(features: Matrix, labels: [Bool], groups: [Int], folds: Int = 5, lambda: Double = 1e-2, seed: UInt64 = 0,
+                tolerance: Double = 1e-2, maxEpochs: Int = 1000) {
         precondition(labels.count == features.rows && groups.count == features.rows,
                      "CrossValidation: labels/groups must have one entry per row")
         var order = Array(Set(groups)).sorted()
@@ -118,33 +157,47 @@ public struct CrossValidation: Sendable, Equatable {
         var foldOfGroup: [Int: Int] = [:]
         for (p, g) in order.enumerated() { foldOfGroup[g] = p % folds }
         let foldOfSample = groups.map { foldOfGroup[$0]! }
-        var correct = 0
+        var hitsTotal = 0
         var perFold: [Double] = []
+        var correct = [Bool](repeating: false, count: features.rows)
+        var epochs = 0, converged = true, gap = 0.0
         for f in 0..<folds {
             let test = foldOfSample.indices.filter { foldOfSample[$0] == f }
             let train = foldOfSample.indices.filter { foldOfSample[$0] != f }
             let model = LinearSVM(features: features.rows(at: train), labels: train.map { labels[$0] },
-                                  lambda: lambda, seed: seed)
+                                  lambda: lambda, seed: seed, tolerance: tolerance, maxEpochs: maxEpochs)
             let predicted = model.predict(features.rows(at: test))
-            let hits = zip(predicted, test).filter { $0.0 == labels[$0.1] }.count
-            correct += hits
+            var hits = 0
+            for (guess, row) in zip(predicted, test) where guess == labels[row] {
+                correct[row] = true
+                hits += 1
+            }
+            hitsTotal += hits
             perFold.append(Double(hits) / Double(test.count))
+            epochs = max(epochs, model.epochs)
+            converged = converged && model.converged
+            gap = max(gap, model.relativeDualityGap)
         }
-        accuracy = Double(correct) / Double(features.rows)
+        accuracy = Double(hitsTotal) / Double(features.rows)
         foldAccuracies = perFold
+        self.correct = correct
+        self.epochs = epochs
+        self.converged = converged
+        maxRelativeDualityGap = gap
     }
 
     /// The label-permutation null: pooled cross-validated accuracies after shuffling the labels
     /// across samples, once per permutation r with `PCG64(seed: seed, stream: r + 1)`
     /// (``PCG64/shuffle(_:)``), keeping features, groups and folds.
     public static func permutationNull(features: Matrix, labels: [Bool], groups: [Int], folds: Int = 5,
-                                       lambda: Double = 1e-2, permutations: Int, seed: UInt64 = 0) -> [Double] {
+                                       lambda: Double = 1e-2, permutations: Int, seed: UInt64 = 0,
+                                       tolerance: Double = 1e-2, maxEpochs: Int = 1000) -> [Double] {
         (0..<permutations).map { r in
             var rng = PCG64(seed: seed, stream: UInt64(r + 1))
             var shuffled = labels
             rng.shuffle(&shuffled)
             return CrossValidation(features: features, labels: shuffled, groups: groups, folds: folds,
-                                   lambda: lambda, seed: seed).accuracy
+                                   lambda: lambda, seed: seed, tolerance: tolerance, maxEpochs: maxEpochs).accuracy
         }
     }
 }

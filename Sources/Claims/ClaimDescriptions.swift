@@ -232,40 +232,62 @@ public enum ClaimDescriptions {
             reference: "Paper App. F: hundreds to thousands of flips, even within a single region. Not piloted."),
         "TD-CAE": ClaimDescription(
             summary: """
-            Pools the last-token states h₀…h_L of WikiText paragraphs over all layers, scales each to unit RMS, \
-            and trains one compressing autoencoder D→128→2→128→D (tanh, linear output; Adam, 2000 seeded \
-            mini-batch steps). Per layer, the reconstruction R² = 1 − SSE/SST with SST around that layer's own \
-            mean; R² is averaged over the early, middle and late thirds of the depth. The per-layer reconstruction \
-            error (share of a state's energy lost) and a rank-2 PCA reference are recorded alongside.
+            Takes the last-token states of WikiText paragraphs in TD's sub-layer sequence (§0.1: pre-attention \
+            a_l = h_{l−1} and pre-MLP m_l for l = 1…L, then h_L; 2L + 1 states), scales each to unit RMS, pools them \
+            and trains one autoencoder D→128→2→128→D (tanh, linear output; Adam lr 1e-3, batch 128, seeded) until \
+            the mean loss of a 2,000-step window improves on the window before by less than 0.5 %, with a step \
+            cap. Primary metric: reconstruction error per state, MSE on the unit-RMS states (1 − MSE is an uncentred \
+            R²), averaged over the thirds of layers 1…L by depth (m_l at l − ½, §0.7); the embedding h₀ is reported \
+            on its own. Recorded beside it: the within-state centred R², each state's own PCA-2 reconstruction \
+            (the linear bound of a 2-D code of that state), the block-state variant h₀…h_L with its own network, \
+            the early third without layer 1, the steps, the final loss and whether the loss plateaued. \
+            Verdict: MSE_early − max(MSE_middle, MSE_late) ≥ 0.05 on the sub-layer states, judged on its bootstrap \
+            interval, and only when the training plateaued: a run that hit the cap is inconclusive and says so. \
+            Known sensitivities: the verdict flips with the metric (an independent check on block states found \
+            the early third worst under MSE, only because of layers 0 and 1, and the late third worst under \
+            centred R²), and with training length (2,000 steps leave the loss at 0.50, 20,000 reach 0.39). The \
+            converged run costs tens of thousands of steps and lives in paper-extended; the smoke-size suites run \
+            a short variant (TD-CAE@short, 2,000 steps) that is recorded and never gated.
             """,
             controls: """
-            layer-shuffle reuses the autoencoder but permutes the layer labels across the pooled states, so depth \
+            layer-shuffle reuses the autoencoder but permutes the state labels across the pooled rows, so depth \
             differences vanish; it must be refuted. random-init is recorded as informational, not a control: \
-            untrained weights already reconstruct early layers worse (R² −0.02 early → 0.12 late).
+            untrained weights already reconstruct early layers worse.
             """,
             reference: """
-            Paper (author's thread only): a 2-D CAE reconstructs early layers worse; no numbers, and the pilot did \
-            not run it. Measured on SmolLM2 (400 × 64, seed 1234): per-layer R² stays near 0 at every depth \
-            (early 0.009, middle 0.035, late 0.002; h₀ −0.12), so the claim is not reproduced; the pooled R² is \
-            0.24 because the 2-D code mostly encodes depth. Per-layer error is highest at h₀ (1.03) and h₁ (0.83), \
-            then 0.39–0.53; random-init shows the same early-to-late decline (1.03 → 0.81). Training 8000 steps \
-            instead of 2000 raises R² to 0.03–0.16 but leaves the late third lowest (early 0.12, late 0.08).
+            Paper (author's thread only): a 2-D CAE reconstructs early layers worse; no numbers. Independent check \
+            on SmolLM2 block states (400 × 64): centred R² 0.009 / 0.035 / 0.002 (early/middle/late) after 2,000 \
+            steps, early 0.24 after 20,000; per-layer PCA-2 bound 0.16 / 0.14 / 0.13; MSE 0.577 / 0.459 / 0.441 \
+            (early worst, from h₀ and h₁ only).
             """),
         "LoT-4": ClaimDescription(
             summary: """
-            Splits the Walden trajectories into a basis set (≥ 1.2·D) and a disjoint evaluation set, extrapolates \
-            the evaluation set from t to t+τ with the basis set's rotate-and-stretch map, and asks a linear SVM \
-            (5-fold CV grouped by trajectory) to tell true from extrapolated states at t ≈ L/3 and L/2 for τ = 1 and \
-            10, with a label-permutation null. The in-sample variant (bases fitted on the classified set) is recorded.
+            Cuts the Walden trajectories into 10 disjoint evaluation sets; each is extrapolated from t to t+τ with \
+            the rotate-and-stretch map of bases fitted on every other trajectory (the largest basis set the corpus \
+            allows; N_B is recorded), and a linear SVM (squared hinge, λ = 1e-2 with the bias regularized as a \
+            constant feature, features standardized on the training fold, dual coordinate descent to a \
+            projected-gradient spread < 1e-3, the largest relative duality gap recorded) tells true from \
+            extrapolated states under 5-fold CV grouped by trajectory, at t ≈ L/3 and L/2 for τ = 1 and 10, with a \
+            label-permutation null. Known bias: even where the model is exactly true the protocol scores above 0.5, \
+            because the finite basis set's map is not the generating one (an independent check: 0.54–0.62 at 692 \
+            basis trajectories, 0.50–0.55 at 2,574). So the yardstick is the model-true control: the target layer \
+            replaced by the map fitted on all trajectories applied to x(t), plus Gaussian noise with the real \
+            residuals' per-coordinate variances, put through the identical splits, bases and classifier. \
+            Verdict: the paired excess accuracy(real) − accuracy(model-true) at τ = 1 lies within ±0.06 (the \
+            paper band's half-width) on its interval over the 10 splits, and accuracy at τ = 10 ≥ τ = 1 − 0.02, at \
+            both layers. The paper's band [0.44, 0.56] is recorded beside it (paper_band_tau1_*), never gated. A \
+            solver that misses its tolerance withholds the verdict.
             """,
             controls: """
-            identity-extrapolation (x̃ = x(t), no transport) must be separated above the band, showing the \
-            classifier can reject a wrong model; in-sample (bases fitted on the classified trajectories, equal \
-            second moments) must fall below it (anti-learning).
+            identity-extrapolation (x̃ = x(t), no transport) must exceed the model-true control by far more than \
+            0.06, showing the classifier can reject a wrong model; in-sample (bases fitted on the classified \
+            trajectories, equal second moments) must fall far below it (anti-learning).
             """,
             reference: """
             Reported (v2/v3, unverified): about 50–51 % at τ = 1 and 60 % at τ = 10. Pilot on SmolLM2: 0.50–0.55 \
-            for both τ against a null of 0.49–0.51; in-sample 0.27–0.40.
+            for both τ against a null of 0.49–0.51, with the evaluated set partly inside the basis set; in-sample \
+            0.27–0.40. Independent check on the real states: 0.57–0.65 from 692 to 2,574 basis trajectories, so the \
+            accuracy does not fall toward the model-true level as the basis set grows.
             """),
         "LoT-5": ClaimDescription(
             summary: """

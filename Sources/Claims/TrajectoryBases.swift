@@ -20,11 +20,11 @@ struct TrajectoryBases: Sendable {
     var alignedSingularValues: [[Double]]
 
     /// L, the number of trajectory points.
-    var layerCount: Int { states.count }
-    /// N, the number of trajectories.
+    var layerCount: Int { aligned.count }
+    /// N, the number of trajectories (0 for bases built from Gram matrices, which keep no states).
     var sampleCount: Int { states.first?.rows ?? 0 }
     /// D, the model width.
-    var width: Int { states.first?.columns ?? 0 }
+    var width: Int { aligned.first?.columns ?? 0 }
 
     /// How each layer's basis is computed.
     enum Decomposition {
@@ -60,15 +60,35 @@ struct TrajectoryBases: Sendable {
         }
         try Self.requireSpanning(count: first.rows, width: first.columns, claim: claim)
         self.states = states
-        let rawBases = spectra.map(\.vt)
         singularValues = spectra.map(\.singularValues)
-        aligned = [rawBases[0]]
-        alignedSingularValues = [singularValues[0]]
-        for t in 1..<max(1, rawBases.count) {
-            let next = Self.align(previous: aligned[t - 1], current: rawBases[t], singularValues: singularValues[t])
-            aligned.append(next.basis)
-            alignedSingularValues.append(next.singularValues)
+        (aligned, alignedSingularValues) = Self.chain(spectra.map(\.vt), singularValues)
+    }
+
+    /// The aligned bases of layers 1…T from the Gram matrices G(t) = X(t)ᵀX(t) of `sampleCount`
+    /// trajectories (eigendecomposition as ``Decomposition/gram``), keeping no states: ``states``
+    /// is empty, so only the maps (``extrapolate(_:from:to:)``) are available. LoT-4 builds one set
+    /// per basis/evaluation split this way, from G(all) − G(evaluated).
+    init(grams: [Matrix], sampleCount: Int, claim: String) throws {
+        guard let first = grams.first else {
+            throw ClaimError.insufficientData("\(claim): no trajectory points (the model has no blocks)")
         }
+        try Self.requireSpanning(count: sampleCount, width: first.columns, claim: claim)
+        states = []
+        let spectra = try grams.map { try LayerSpectrum(gram: $0) }
+        singularValues = spectra.map(\.singularValues)
+        (aligned, alignedSingularValues) = Self.chain(spectra.map(\.vt), singularValues)
+    }
+
+    /// Layer 1's basis as it is, every later one aligned to the one before (``align(previous:current:singularValues:)``).
+    private static func chain(_ rawBases: [Matrix], _ singularValues: [[Double]]) -> ([Matrix], [[Double]]) {
+        var aligned = [rawBases[0]]
+        var values = [singularValues[0]]
+        for t in 1..<max(1, rawBases.count) {
+            let next = align(previous: aligned[t - 1], current: rawBases[t], singularValues: singularValues[t])
+            aligned.append(next.basis)
+            values.append(next.singularValues)
+        }
+        return (aligned, values)
     }
 
     /// Throws unless N ≥ D: with fewer trajectories each layer's basis has rank N, not D.
@@ -145,6 +165,20 @@ extension TrajectoryBases {
     /// `x` need not be the ensemble the bases were fitted on (LoT-4 extrapolates a held-out set).
     func extrapolate(_ x: Matrix, from t: Int, to t2: Int) -> Matrix {
         extrapolate(coordinates: coordinates(x, layer: t), from: t, to: t2)
+    }
+
+    /// The same maps with layer t's basis (1-based, t ≥ 2) recomputed from the Gram matrix `gram` of
+    /// other states and aligned to layer t − 1; later layers are not re-aligned. LoT-4's model-true
+    /// control swaps in the basis of a synthetic target layer this way.
+    func replacingLayer(_ t: Int, gram: Matrix) throws -> TrajectoryBases {
+        precondition(t >= 2 && t <= layerCount, "TrajectoryBases.replacingLayer: layer \(t) of \(layerCount)")
+        let basis = try LayerSpectrum(gram: gram)
+        let next = Self.align(previous: aligned[t - 2], current: basis.vt, singularValues: basis.singularValues)
+        var copy = self
+        copy.singularValues[t - 1] = basis.singularValues
+        copy.aligned[t - 1] = next.basis
+        copy.alignedSingularValues[t - 1] = next.singularValues
+        return copy
     }
 
     /// The same trajectories with their last point replaced by `last` (e.g. the final-norm output,

@@ -151,6 +151,9 @@ public enum VerdictPolicy: String, Sendable, Codable {
     case informational
     /// An expected failure (xfail): `supported` when every criterion holds, `informational` otherwise.
     case informationalUnlessSupported
+    /// Recorded and judged, but the run did not meet a precondition for a verdict (e.g. a training
+    /// that did not converge): `inconclusive` whatever the criteria say; the check's notes say why.
+    case withheld
 }
 
 /// The verdict rule of claims spec §0.8.
@@ -170,6 +173,7 @@ public enum VerdictRule {
         case .gated: return gated
         case .informational: return .informational
         case .informationalUnlessSupported: return gated == .supported ? .supported : .informational
+        case .withheld: return .inconclusive
         }
     }
 }

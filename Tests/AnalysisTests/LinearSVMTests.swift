@@ -48,4 +48,23 @@ struct LinearSVMTests {
         // Overlapping clouds: accuracy above chance but not perfect.
         #expect(a.accuracy > 0.55 && a.accuracy < 0.95)
     }
+
+    @Test("solved to a stated tolerance: converged flag, duality gap shrinking with the tolerance, capped runs say so")
+    func toleranceAndDualityGap() {
+        let (x, labels, groups) = Self.clouds(200, separation: 1, seed: 5)
+        let loose = LinearSVM(features: x, labels: labels, tolerance: 1e-1)
+        let tight = LinearSVM(features: x, labels: labels, tolerance: 1e-6, maxEpochs: 100_000)
+        #expect(loose.converged && tight.converged)
+        #expect(tight.relativeDualityGap >= 0 && tight.relativeDualityGap < 1e-6)
+        #expect(loose.relativeDualityGap >= tight.relativeDualityGap)
+        #expect(tight.epochs >= loose.epochs)
+        let capped = LinearSVM(features: x, labels: labels, tolerance: 1e-12, maxEpochs: 1)
+        #expect(!capped.converged && capped.epochs == 1 && capped.relativeDualityGap > tight.relativeDualityGap)
+        // Cross-validation reports the worst fold and each sample's held-out outcome.
+        let cv = CrossValidation(features: x, labels: labels, groups: groups, tolerance: 1e-6, maxEpochs: 100_000)
+        #expect(cv.converged && cv.maxRelativeDualityGap < 1e-6)
+        #expect(abs(Double(cv.correct.filter { $0 }.count) / 200 - cv.accuracy) < 1e-12)
+        let cappedCV = CrossValidation(features: x, labels: labels, groups: groups, tolerance: 1e-12, maxEpochs: 1)
+        #expect(!cappedCV.converged && cappedCV.epochs == 1)
+    }
 }

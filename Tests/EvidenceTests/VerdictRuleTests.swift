@@ -76,6 +76,9 @@ struct VerdictRuleTests {
         #expect(VerdictRule.verdict([held], policy: .informational) == .informational)
         #expect(VerdictRule.verdict([held], policy: .informationalUnlessSupported) == .supported)
         #expect(VerdictRule.verdict([undecided], policy: .informationalUnlessSupported) == .informational)
+        // A withheld verdict (e.g. an unconverged training) is inconclusive whatever the criteria say.
+        #expect(VerdictRule.verdict([held], policy: .withheld) == .inconclusive)
+        #expect(VerdictRule.verdict([failed], policy: .withheld) == .inconclusive)
     }
 
     @Test("a criterion round-trips through the run file's JSON with its interval as [low, high]")

@@ -28,12 +28,14 @@ let package = Package(
                 swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
         .target(name: "Analysis", dependencies: ["COpenBLAS", "Evidence"]),
         .target(name: "Claims", dependencies: ["Engine", "Analysis", "Tokenization", "Evidence"]),
+        // Engines in another process (HF transformers) behind the claims' engine interface, over pipes.
+        .target(name: "RemoteEngine", dependencies: ["Engine", "GGUF"]),
         .target(name: "Recording", dependencies: [
             "CLibgit2", "Evidence",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .target(name: "Harness", dependencies: [
-            "Claims", "Recording", "Tokenization", "Engine", "GGUF",
+            "Claims", "Recording", "Tokenization", "Engine", "GGUF", "NPY", "RemoteEngine",
             .product(name: "Yams", package: "Yams"),
         ]),
         .executableTarget(name: "rbench", dependencies: [
@@ -49,6 +51,7 @@ let package = Package(
         .testTarget(name: "ClaimsTests", dependencies: ["Claims", "Analysis", "Evidence", "TestSupport"]),
         .testTarget(name: "EvidenceTests", dependencies: ["Evidence"]),
         .testTarget(name: "RecordingTests", dependencies: ["Recording", "Evidence", "TestSupport"]),
-        .testTarget(name: "HarnessTests", dependencies: ["Harness", "Evidence", "TestSupport"]),
+        .testTarget(name: "HarnessTests", dependencies: ["Harness", "Evidence", "TestSupport", "NPY"]),
+        .testTarget(name: "RemoteEngineTests", dependencies: ["RemoteEngine", "Engine", "TestSupport"]),
     ]
 )

@@ -41,14 +41,20 @@ public final class ModelResources: ClaimResources {
         return file
     }
 
-    public func trainedModel() throws -> LanguageModel {
+    public func trainedModel() throws -> any ResidualModel { try nativeTrainedModel() }
+
+    /// The trained model on this build's own engine.
+    public func nativeTrainedModel() throws -> LanguageModel {
         if let model = state.withLock({ $0.trained }) { return model }
         let model = try LanguageModel(gguf: file(), residency: residency)
         state.withLock { $0.trained = model }
         return model
     }
 
-    public func randomInitModel() throws -> LanguageModel {
+    public func randomInitModel() throws -> any ResidualModel { try nativeRandomInitModel() }
+
+    /// The random-init control on this build's own engine.
+    public func nativeRandomInitModel() throws -> LanguageModel {
         if let model = state.withLock({ $0.random }) { return model }
         let model = try randomInitialization.model(like: ModelConfiguration(gguf: file()))
         state.withLock { $0.random = model }

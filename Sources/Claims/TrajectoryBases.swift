@@ -254,7 +254,7 @@ extension ClaimContext {
         let sampling = try requireSampling(claim)
         let key = "lot-bases/\(modelTag)/\(sampling.corpus)/\(sampling.count)/\(sampling.tokens)"
         // Refuse before running the model: with N < D the bases cannot span ℝ^D.
-        try TrajectoryBases.requireSpanning(count: sampling.count, width: model().configuration.modelWidth, claim: claim)
+        try TrajectoryBases.requireSpanning(count: sampling.count, width: resources.modelShape(modelRole).modelWidth, claim: claim)
         let states = try lastPositionStates(.chunks)
         return try resources.memoized(key) {
             try TrajectoryBases(states: Array(states.residual.dropFirst()), claim: claim)

@@ -24,6 +24,12 @@ struct RunCommand: ParsableCommand {
           rbench run --suite paper --markdown results/summary.md
           rbench run --suite new-model --model my.gguf      # validate the claims on another GGUF
           rbench run --suite /tmp/mine.yaml --db /tmp/mine.sqlite --json --quiet > verdicts.json
+          rbench run --suite smoke --save-states /tmp/states   # .npy + manifest.json of every state a check read
+          rbench run --suite smoke --states /tmp/states        # capture-only checks from those files, no model
+
+        --states runs the checks that only read last-position states (TD-1…TD-6, LoT-1, LoT-3…) from a \
+        states folder written by --save-states or by another tool in that format (docs/states.md); checks \
+        that run a model come out "needs an engine", neither an error nor a verdict.
 
         \(ExitCodes.help)
         """)
@@ -49,10 +55,24 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Where the block matrices live: auto (dense up to 1 GiB of Float32 matrices), dense or quantized. Same bits either way.")
     var weights = "auto"
 
+    @Option(help: "Write every state each check × subject read (.npy, TransformerLens hook names, manifest.json) to this new folder.")
+    var saveStates: String?
+
+    @Flag(help: "With --save-states: also one .safetensors file per state set.")
+    var safetensors = false
+
+    @Option(help: "Read the states from this folder (written by --save-states or another tool) instead of running the model.")
+    var states: String?
+
     func validate() throws {
         guard ResidencyPolicy(name: weights) != nil else {
             throw ValidationError("--weights must be auto, dense or quantized, not '\(weights)'.")
         }
+        if states != nil, saveStates != nil {
+            throw ValidationError("--states reads recorded states and --save-states writes the states a model run makes: give one of them.")
+        }
+        if safetensors, saveStates == nil { throw ValidationError("--safetensors needs --save-states DIR.") }
+        if states != nil, model != nil { throw ValidationError("--states replaces the model; --model has nothing to do with it.") }
     }
 
     @OptionGroup var store: StoreOptions
@@ -65,9 +85,11 @@ struct RunCommand: ParsableCommand {
             let suiteURL = suitePath(suite)
             let parsed = try Suite.load(suiteURL, corporaRoots: corpora.map { URL(fileURLWithPath: $0) },
                                         modelsDirectory: URL(fileURLWithPath: modelsDir),
-                                        modelOverride: model.map { URL(fileURLWithPath: $0) })
+                                        modelOverride: model.map { URL(fileURLWithPath: $0) },
+                                        requireInputFiles: states == nil)
             try SuiteRunner.validate(parsed, against: HarnessDefaults.registry)
-            try EngineResources.preflight(parsed.model.path)
+            let savedStates = try states.map { try SavedStates.open(URL(fileURLWithPath: $0), suite: parsed) }
+            if savedStates == nil { try EngineResources.preflight(parsed.model.path) }
             guard let resources = HarnessDefaults.resources else {
                 throw HarnessError.badInput("this build has no resource provider for claims yet (HarnessDefaults.resources is unset); claims: \(HarnessDefaults.registry.ids.joined(separator: ", "))")
             }
@@ -77,13 +99,16 @@ struct RunCommand: ParsableCommand {
                 revision: try RevisionInfo.read(at: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)),
                 environment: .current(threads: info.threads, blasConfig: info.blasConfig, blasCoreType: info.blasCoreType,
                                       batchSize: info.batchSize,
-                                      weightResidency: EngineResources.residencyRecord(for: parsed.model.path)),
+                                      weightResidency: savedStates == nil ? EngineResources.residencyRecord(for: parsed.model.path) : nil,
+                                      engine: savedStates?.engineRecord),
                 argv: CommandLine.arguments)
             let results = try store.openStore()
-            let runner = SuiteRunner(suite: parsed, registry: HarnessDefaults.registry, resources: resources, provenance: provenance,
+            var runner = SuiteRunner(suite: parsed, registry: HarnessDefaults.registry, resources: resources, provenance: provenance,
                                      store: results, runsDirectory: store.runsDirectory,
                                      baselinesDirectory: store.baselinesURL, strict: strict,
                                      progress: { reporter.note($0) }, reporter: reporter)
+            runner.savedStates = savedStates
+            runner.stateExporter = try saveStates.map { try StateExporter(directory: URL(fileURLWithPath: $0), suite: parsed, safetensors: safetensors) }
             let report = try runner.run()
             try output.emit(run: report.run, verdicts: report.verdicts, exitCode: report.exitCode, regime: report.regime)
             if !output.json {

@@ -21,21 +21,23 @@ let package = Package(
 
         // The vocabulary of verdicts, criteria and intervals, shared by claims, store and reports.
         .target(name: "Evidence"),
+        // Where the time of a check goes (forward passes, resumes, readouts, resampling).
+        .target(name: "Profiling"),
         .target(name: "GGUF"),
         .target(name: "NPY"),
         .target(name: "Tokenization", dependencies: ["GGUF"]),
-        .target(name: "Engine", dependencies: ["GGUF", "COpenBLAS"],
+        .target(name: "Engine", dependencies: ["GGUF", "COpenBLAS", "Profiling"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
-        .target(name: "Analysis", dependencies: ["COpenBLAS", "Evidence"]),
-        .target(name: "Claims", dependencies: ["Engine", "Analysis", "Tokenization", "Evidence"]),
+        .target(name: "Analysis", dependencies: ["COpenBLAS", "Evidence", "Profiling"]),
+        .target(name: "Claims", dependencies: ["Engine", "Analysis", "Tokenization", "Evidence", "Profiling"]),
         // Engines in another process (HF transformers) behind the claims' engine interface, over pipes.
-        .target(name: "RemoteEngine", dependencies: ["Engine", "GGUF"]),
+        .target(name: "RemoteEngine", dependencies: ["Engine", "GGUF", "Profiling"]),
         .target(name: "Recording", dependencies: [
-            "CLibgit2", "Evidence",
+            "CLibgit2", "Evidence", "Profiling",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .target(name: "Harness", dependencies: [
-            "Claims", "Recording", "Tokenization", "Engine", "GGUF", "NPY", "RemoteEngine",
+            "Claims", "Profiling", "Recording", "Tokenization", "Engine", "GGUF", "NPY", "RemoteEngine",
             .product(name: "Yams", package: "Yams"),
         ]),
         .executableTarget(name: "rbench", dependencies: [

@@ -1,5 +1,6 @@
 import Evidence
 import Foundation
+import Profiling
 
 /// What a suite asks of every interval: coverage, bootstrap replicates, jackknife groups and the
 /// seed the resamples are drawn from (claims spec §0.8). Resampling never runs the model again:
@@ -75,7 +76,7 @@ public struct Bootstrap: Sendable {
     /// The (α/2, 1 − α/2) quantiles of the finite replicate values, linearly interpolated. When more
     /// than α of the replicates are undefined the statistic cannot be bounded: the interval is (−∞, ∞).
     public static func percentileInterval(_ values: [Double], level: Double, sampleSize: Int, unit: String) -> Interval {
-        let finite = values.filter(\.isFinite).sorted()
+        let finite = PhaseClock.time(.resampling) { values.filter(\.isFinite).sorted() }
         let alpha = 1 - level
         let undefined = values.count - finite.count
         guard !finite.isEmpty, Double(undefined) <= alpha * Double(values.count) else {

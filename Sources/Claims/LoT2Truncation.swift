@@ -1,4 +1,5 @@
 import Analysis
+import Profiling
 import Engine
 import Evidence
 
@@ -171,9 +172,11 @@ public struct LoT2Truncation: Claim {
                 // Replicate ratios: the divergences are indexed by trajectory (held-out ones by `indices`).
                 var byTrajectory = [Double](repeating: .nan, count: count)
                 for (i, value) in divergences[slot].enumerated() { byTrajectory[indices?[i] ?? i] = value }
-                let means = bootstrap.indices.map { drawn -> Double in
-                    let picked = drawn.map { byTrajectory[$0] }.filter { !$0.isNaN }
-                    return picked.isEmpty ? .nan : picked.reduce(0, +) / Double(picked.count)
+                let means = PhaseClock.time(.resampling) {
+                    bootstrap.indices.map { drawn -> Double in
+                        let picked = drawn.map { byTrajectory[$0] }.filter { !$0.isNaN }
+                        return picked.isEmpty ? .nan : picked.reduce(0, +) / Double(picked.count)
+                    }
                 }
                 let replicateRatios = zip(means, replicateBaseline).map { $0 / $1 }
                 replicates.append(replicateRatios)

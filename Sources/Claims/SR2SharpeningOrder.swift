@@ -11,9 +11,11 @@ import Tokenization
 /// own tokenizer and BOS rule, consecutive pairs, write after block 1, final-norm readout, S
 /// values) per model, and whether the medians are non-decreasing along the order.
 ///
-/// Informational: the available models are not one family's checkpoints. SmolLM2-135M against
+/// Gated when `models` lists at least two trained models of one architecture ordered by size (the
+/// paper's Qwen2 0.5B → 1.5B → 7B: here Qwen2.5 0.5B → 1.5B, with random-init as 0 tokens);
+/// otherwise informational: the available models are not one family's checkpoints. SmolLM2-135M against
 /// Gemma-3-270M is confounded by architecture and tokenizer, and the paper itself flags Gemma as an
-/// exception; random-init stands in for the "0 tokens" checkpoint. Recorded, never gated.
+/// exception; random-init stands in for the "0 tokens" checkpoint.
 ///
 /// Parameters: `models`, the ordered list: `random-init` (the suite model's random twin), `trained`
 /// (the suite model), or a GGUF path relative to the folder of the suite's model (default
@@ -61,6 +63,7 @@ public struct SR2SharpeningOrder: Claim {
 
         var medians: [Double] = [], metrics: [Metric] = [], notes: [String] = []
         var replicates: [[Double]] = []
+        var trainedFamilies: [(architecture: String, parameters: Double)] = []
         let bootstrap = context.bootstrap(max(1, sampling.count - 1))
         for (position, name) in names.enumerated() {
             let model: any ResidualModel, prompts: [[Int]]
@@ -80,6 +83,9 @@ public struct SR2SharpeningOrder: Claim {
                 try StableRegionProbe.pairSharpness(model: model, prompts: prompts, steps: steps)
             }
             medians.append(result.median)
+            if name != RandomInitialization.controlName {
+                trainedFamilies.append((model.configuration.architecture.rawValue, model.configuration.parameterEstimate))
+            }
             let modelReplicates = result.replicateMedians(bootstrap)
             replicates.append(modelReplicates)
             metrics.append(Metric("sharpness_median", layer: position, unit: "sharpness (layer = position in `models`)",
@@ -93,9 +99,21 @@ public struct SR2SharpeningOrder: Claim {
         metrics.append(Metric("non_decreasing", unit: "bool", value: nonDecreasing ? 1 : 0))
         metrics.append(Metric("min_median_step", unit: "sharpness", value: minStep(medians),
                               interval: bootstrap.interval(bootstrap.indices.indices.map { r in minStep(replicates.map { $0[r] }) }, unit: "pairs")))
+        // Gated only as the spec allows: a within-family order, by size, of at least two trained models.
+        let oneFamily = trainedFamilies.count >= 2 && Set(trainedFamilies.map(\.architecture)).count == 1
+        let bySize = zip(trainedFamilies, trainedFamilies.dropFirst()).allSatisfy { $0.parameters <= $1.parameters }
+        metrics.append(Metric("within_family_order", unit: "bool", value: oneFamily && bySize ? 1 : 0))
+        if oneFamily && bySize {
+            return ClaimOutcome(metrics: metrics, notes: notes + [
+                "gated: \(trainedFamilies.count) \(trainedFamilies[0].architecture) models ordered by size "
+                    + "(≈ \(trainedFamilies.map { String(format: "%.2g", $0.parameters) }.joined(separator: " → ")) parameters); "
+                    + "random-init stands in for 0 training tokens",
+            ])
+        }
         return ClaimOutcome(metrics: metrics, notes: notes + [
-            "informational: the models are not checkpoints of one family (architecture and tokenizer confound the order; "
-                + "the paper flags Gemma as an exception); random-init stands in for 0 training tokens",
+            oneFamily ? "informational: the models of `models` are not ordered by size"
+                : "informational: the models are not checkpoints of one family (architecture and tokenizer confound the order; "
+                    + "the paper flags Gemma as an exception); random-init stands in for 0 training tokens",
         ], informational: true)
     }
 }

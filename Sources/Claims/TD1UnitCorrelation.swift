@@ -1,4 +1,5 @@
 import Analysis
+import Profiling
 import Engine
 import Evidence
 
@@ -151,7 +152,9 @@ public struct TD1UnitCorrelation: Claim {
         let bootstrap = context.bootstrap(states.sampleCount)
         // Every pairing at once: they share the moments of the first member of each transition.
         let all = try context.resources.memoized("TD-1/replicates/\(context.modelTag)/\(context.samplingKey)/\(context.seed)/\(context.resampling)") {
-            PairingReplicates.all(states: states, bootstrap: bootstrap, derangement: derangement) { y, null in paired(y, null) }
+            PhaseClock.time(.resampling, work: bootstrap.replicates) {
+                PairingReplicates.all(states: states, bootstrap: bootstrap, derangement: derangement) { y, null in paired(y, null) }
+            }
         }
         let own = all[applied?.rawValue ?? "true"]!
         var nullIntervals: [Null: Interval] = [:]

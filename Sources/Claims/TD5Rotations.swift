@@ -1,4 +1,5 @@
 import Analysis
+import Profiling
 import Evidence
 import Foundation
 
@@ -138,6 +139,7 @@ public struct TD5Rotations: Claim {
         let weights = bootstrap.meanWeights()
         var replicateRevolutions: [Double] = [], replicateExcess: [Double] = [], replicateOutward: [Double] = []
         let chunk = 200
+        try PhaseClock.time(.resampling, work: bootstrap.replicates) {
         for start in stride(from: 0, to: bootstrap.replicates, by: chunk) {
             let rows = Array(start..<min(start + chunk, bootstrap.replicates))
             let w = weights.rows(at: rows)
@@ -152,6 +154,7 @@ public struct TD5Rotations: Claim {
                 replicateExcess.append((mean - Statistics.mean(walk)) / se)
                 replicateOutward.append(slopes.isEmpty ? .nan : Double(slopes.filter { $0 > 0 }.count) / Double(slopes.count))
             }
+        }
         }
         for (name, values) in [("revolutions_mean_trajectory_raw", replicateRevolutions), ("excess_over_random_walk", replicateExcess),
                                ("spiral_slope_normalized_positive_share", replicateOutward)] {

@@ -1,4 +1,5 @@
 import Analysis
+import Profiling
 import Engine
 import Evidence
 
@@ -202,7 +203,9 @@ public struct TD7PerturbationRecovery: Claim {
         let resamples = Self.twoStageResamples(prompts: prompts.count, points: grid.count, context: context)
         func median(_ values: [[Double]]) -> Double { Statistics.median(values.flatMap { $0 }) }
         func replicateMedians(_ values: [[Double]]) -> [Double] {
-            resamples.map { draw in Statistics.medianIgnoringNaN(draw.flatMap { pick in pick.points.map { values[pick.prompt][$0] } }) }
+            PhaseClock.time(.resampling) {
+                resamples.map { draw in Statistics.medianIgnoringNaN(draw.flatMap { pick in pick.points.map { values[pick.prompt][$0] } }) }
+            }
         }
         func interval(_ replicates: [Double]) -> Interval {
             Bootstrap.percentileInterval(replicates, level: context.resampling.level, sampleSize: prompts.count * grid.count,

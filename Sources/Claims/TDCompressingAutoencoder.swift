@@ -1,4 +1,5 @@
 import Analysis
+import Profiling
 import Evidence
 
 /// TD-CAE — a 2-D compressing autoencoder reconstructs early layers worse (Fernando &
@@ -132,11 +133,11 @@ public struct TDCompressingAutoencoder: Claim {
 
         // Bootstrap over the paragraphs: a pooled row (layer l, paragraph n) carries paragraph n's weight.
         let bootstrap = context.bootstrap(samples)
-        let replicateGaps = Self.replicateR2(pooled, squaredErrors: fit.squaredErrors, labels: labels, groups: layers,
+        let replicateGaps = PhaseClock.time(.resampling, work: bootstrap.replicates) { Self.replicateR2(pooled, squaredErrors: fit.squaredErrors, labels: labels, groups: layers,
                                              samples: samples, bootstrap: bootstrap).map { r2 in
             let (e, m, l) = thirdMeans(r2)
             return min(m, l) - e
-        }
+        } }
         var metrics: [Metric] = []
         for l in 0..<layers {
             metrics += [

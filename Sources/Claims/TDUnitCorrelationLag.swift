@@ -1,4 +1,5 @@
 import Analysis
+import Profiling
 import Evidence
 import Foundation
 
@@ -80,6 +81,7 @@ public struct TDUnitCorrelationLag: Claim {
         let firsts = states.residual.map { ResampledColumns($0, weights: weights) }
         let seconds = shuffled ? states.residual.map { ResampledColumns($0.rows(at: permutation), weights: weights) } : firsts
         var replicateCurves = [[Double]](repeating: [], count: bootstrap.replicates)
+        PhaseClock.time(.resampling, work: bootstrap.replicates) {
         for lag in 1...maxLag {
             var starts = [[Double]](repeating: [], count: bootstrap.replicates)
             for l in 1...(blocks - lag) {
@@ -92,6 +94,7 @@ public struct TDUnitCorrelationLag: Claim {
                 }
             }
             for b in 0..<bootstrap.replicates { replicateCurves[b].append(Statistics.medianIgnoringNaN(starts[b])) }
+        }
         }
         for lag in 1...maxLag {
             if let index = metrics.firstIndex(where: { $0.key == "lag_med_r[\(lag)]" }) {

@@ -1,4 +1,5 @@
 import Analysis
+import Profiling
 import Foundation
 
 /// The Lines-of-Thought trajectories of the pilot token and their per-layer singular bases,
@@ -372,7 +373,7 @@ extension TrajectoryBases {
     static func jackknife<T: Sendable>(_ trajectory: [Matrix], _ jackknife: GroupJackknife, claim: String,
                                        derive: (TrajectoryBases, [Int]) throws -> T) throws -> [T] {
         // Each worker runs single-threaded BLAS so the refits are bit-reproducible whatever the scheduling.
-        let results = BLASThreads.withSingleThread {
+        let results = PhaseClock.time(.resampling, work: jackknife.groups.count) { BLASThreads.withSingleThread {
             Parallel.map(jackknife.groups.count, workers: 2) { g -> Result<T, any Error> in
                 Result {
                     let kept = jackknife.kept(g)
@@ -380,7 +381,7 @@ extension TrajectoryBases {
                                                           decomposition: .gram), kept)
                 }
             }
-        }
+        } }
         return try results.map { try $0.get() }
     }
 }

@@ -1,3 +1,4 @@
+import Profiling
 import Foundation
 
 /// Keys and values of every block for a set of prompts, kept after a prefill so an edit of
@@ -67,13 +68,17 @@ extension LanguageModel {
     /// before the first batch and after each one; it only observes.
     public func capture(_ prompts: [[Int]], plan: CapturePlan, interventions: [Intervention] = [],
                         progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws -> ActivationCapture {
-        try run(prompts, plan: plan, interventions: interventions, keepCache: false, progress: progress).capture
+        try PhaseClock.time(.forward, work: prompts.reduce(0) { $0 + $1.count }) {
+            try run(prompts, plan: plan, interventions: interventions, keepCache: false, progress: progress).capture
+        }
     }
 
     /// Like ``capture(_:plan:interventions:)``, and also returns the keys and values of every
     /// block so the last position can later be edited and re-run cheaply.
     public func prefill(_ prompts: [[Int]], plan: CapturePlan) throws -> (capture: ActivationCapture, cache: PrefixCache) {
-        let result = try run(prompts, plan: plan, interventions: [], keepCache: true)
+        let result = try PhaseClock.time(.forward, work: prompts.reduce(0) { $0 + $1.count }) {
+            try run(prompts, plan: plan, interventions: [], keepCache: true)
+        }
         return (result.capture, result.cache!)
     }
 

@@ -68,6 +68,14 @@ public struct ModelConfiguration: Sendable, Hashable {
     public var keyValueWidth: Int { keyValueHeadCount * headWidth }
     /// Width of the fused Q|K|V projection output.
     public var fusedQKVWidth: Int { queryWidth + 2 * keyValueWidth }
+    /// Weights of the embedding and the block matrices (norms and biases left out): the size by
+    /// which models of one family are ordered.
+    public var parameterEstimate: Double {
+        let d = Double(modelWidth)
+        let block = d * Double(fusedQKVWidth) + Double(queryWidth) * d + 3 * d * Double(feedForwardWidth)
+        return d * Double(vocabularySize) + Double(blockCount) * block
+    }
+
     /// Number of residual-stream states per position: the embedding plus one per block.
     public var residualCount: Int { blockCount + 1 }
 }

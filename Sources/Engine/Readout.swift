@@ -1,14 +1,17 @@
+import Profiling
 extension LanguageModel {
     /// The final RMSNorm applied to `rows` residual vectors `[rows][width]`.
     public func finalNorm(_ residuals: [Float], rows: Int) -> [Float] {
         let d = configuration.modelWidth
         precondition(residuals.count == rows * d, "finalNorm: expected \(rows)×\(d) values")
         var out = [Float](repeating: 0, count: rows * d)
-        residuals.withUnsafeBufferPointer { x in
-            out.withUnsafeMutableBufferPointer { o in
-                weights.outputNorm.withUnsafeBufferPointer { w in
-                    rmsNorm(x.baseAddress!, o.baseAddress!, rows: rows, width: d, weight: w.baseAddress!,
-                            epsilon: configuration.normEpsilon)
+        PhaseClock.time(.readout) {
+            residuals.withUnsafeBufferPointer { x in
+                out.withUnsafeMutableBufferPointer { o in
+                    weights.outputNorm.withUnsafeBufferPointer { w in
+                        rmsNorm(x.baseAddress!, o.baseAddress!, rows: rows, width: d, weight: w.baseAddress!,
+                                epsilon: configuration.normEpsilon)
+                    }
                 }
             }
         }
@@ -26,9 +29,11 @@ extension LanguageModel {
         let v = configuration.vocabularySize
         precondition(normalized.count == rows * configuration.modelWidth, "logits: expected \(rows)×\(configuration.modelWidth) values")
         var out = [Float](repeating: 0, count: rows * v)
-        normalized.withUnsafeBufferPointer { x in
-            out.withUnsafeMutableBufferPointer { o in
-                weights.unembedding.scores(x.baseAddress!, rows: rows, into: o.baseAddress!)
+        PhaseClock.time(.readout, work: rows) {
+            normalized.withUnsafeBufferPointer { x in
+                out.withUnsafeMutableBufferPointer { o in
+                    weights.unembedding.scores(x.baseAddress!, rows: rows, into: o.baseAddress!)
+                }
             }
         }
         return out

@@ -1,3 +1,4 @@
+import Profiling
 import Foundation
 
 /// One edited last position to re-run: the prompt whose cached prefix it attends to, and
@@ -48,6 +49,15 @@ extension LanguageModel {
                 throw EngineError.invalidInput("resume row \(i): prompt \(row.prompt) of \(cache.promptCount), width \(row.residual.count) (expected \(d))")
             }
         }
+        return PhaseClock.time(.resume, work: rows.count) {
+            resumeChunks(cache, rows: rows, start: start, capture: capture, afterBlock: afterBlock, afterAttention: afterAttention)
+        }
+    }
+
+    private func resumeChunks(_ cache: PrefixCache, rows: [ResumeRow], start: Int, capture: [Int],
+                              afterBlock: ((Int, UnsafeMutableBufferPointer<Float>) -> Void)?,
+                              afterAttention: ((Int, UnsafeMutableBufferPointer<Float>) -> Void)?) -> [Float] {
+        let d = configuration.modelWidth
         var output = [Float](repeating: 0, count: rows.count * capture.count * d)
         let chunk = max(1, maxBatchTokens)
         var first = 0

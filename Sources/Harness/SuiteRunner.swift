@@ -1,6 +1,7 @@
 import Claims
 import Evidence
 import Foundation
+import Profiling
 import Recording
 
 /// Builds the resources claims read for one subject of a suite (the engine provides the real one).
@@ -251,6 +252,7 @@ public struct SuiteRunner: Sendable {
                         cache: inout [Subject: any ClaimResources]) -> ResultRecord {
         let clock = ContinuousClock()
         let start = clock.now
+        let phasesBefore = PhaseClock.snapshot()
         var judgement = Judgement(verdict: .error, criteria: [])
         var outcome = ClaimOutcome(metrics: [])
         var failure: String?
@@ -293,7 +295,8 @@ public struct SuiteRunner: Sendable {
             claimID: claimRun.recordedID, subject: subject.description, verdict: judgement.verdict, expectedVerdict: expected,
             seed: claimRun.seed, durationNS: nanoseconds, error: failure, notes: outcome.notes, criteria: judgement.criteria,
             metrics: outcome.metrics.map { MetricRecord(name: $0.name, layer: $0.layer, unit: $0.unit, value: $0.value,
-                                                        interval: $0.interval, samples: $0.samples) })
+                                                        interval: $0.interval, samples: $0.samples) },
+            profile: PhaseProfile(PhaseClock.snapshot() - phasesBefore, wallNanoseconds: nanoseconds))
     }
 }
 

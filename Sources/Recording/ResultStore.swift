@@ -402,6 +402,10 @@ public final class ResultStore: Sendable {
                     criterion.override?.original,
                 ] as [(any DatabaseValueConvertible)?]))
         }
+        for (phase, seconds) in (result.profile?.seconds ?? [:]).sorted(by: { $0.key < $1.key }) {
+            try db.execute(sql: "INSERT INTO phase (result_id, phase, seconds, work) VALUES (?, ?, ?, ?)",
+                           arguments: [resultID, phase, seconds, result.profile?.work[phase] ?? 0])
+        }
         for metric in result.metrics {
             let interval = metric.interval
             try db.execute(sql: """
@@ -564,6 +568,16 @@ public final class ResultStore: Sendable {
                                       interval: try Self.interval(row), samples: samplesByMetric[metricID])
             metricsByResult[try row.value("result_id"), default: []].append(metric)
         }
+        var profileByResult: [Int64: PhaseProfile] = [:]
+        for row in try Row.fetchAll(db, sql: """
+            SELECT phase.* FROM phase JOIN result ON result.id = phase.result_id WHERE result.run_id = ?
+            """, arguments: [runID]) {
+            let resultID: Int64 = try row.value("result_id"), phase: String = try row.value("phase")
+            var profile = profileByResult[resultID] ?? PhaseProfile(seconds: [:], work: [:])
+            profile.seconds[phase] = try row.value("seconds")
+            profile.work[phase] = try row.value("work")
+            profileByResult[resultID] = profile
+        }
         var criteriaByResult: [Int64: [Criterion]] = [:]
         for row in try Row.fetchAll(db, sql: """
             SELECT criterion.* FROM criterion JOIN result ON result.id = criterion.result_id WHERE result.run_id = ?
@@ -593,7 +607,8 @@ public final class ResultStore: Sendable {
                 expectedVerdict: expected.flatMap(RecordedVerdict.init), seed: UInt64(bitPattern: try row.value("seed")),
                 durationNS: UInt64(clamping: try row.value("duration_ns") as Int64), error: try row.value("error"),
                 notes: try JSONDecoder().decode([String].self, from: Data((try row.value("notes") as String).utf8)),
-                criteria: criteriaByResult[resultID] ?? [], metrics: metricsByResult[resultID] ?? [])
+                criteria: criteriaByResult[resultID] ?? [], metrics: metricsByResult[resultID] ?? [],
+                profile: profileByResult[resultID])
         }
     }
 
@@ -626,12 +641,21 @@ public final class ResultStore: Sendable {
                     SELECT run.id AS run_id, run.started_at, revision.id AS revision_id, revision.commit_sha,
                         coalesce(run.is_dirty, revision.is_dirty) AS run_is_dirty, revision.commit_time, result.claim_id, result.subject, metric.name,
                         metric.layer, metric.value_bits, run.model_sha256, run.suite_sha256, run.corpora_json,
-                        environment.determinism_class
+                        environment.determinism_class, NULL AS seconds
                     FROM metric JOIN result ON result.id = metric.result_id JOIN run ON run.id = result.run_id
                     JOIN revision ON revision.id = run.revision_id JOIN environment ON environment.id = run.environment_id
                     WHERE run.status = 'complete' AND (? IS NULL OR run.suite_name = ?)
-                    ORDER BY coalesce(revision.commit_time, 0), revision.id, run.started_at
-                    """, arguments: [suite, suite])
+                    UNION ALL
+                    SELECT run.id AS run_id, run.started_at, revision.id AS revision_id, revision.commit_sha,
+                        coalesce(run.is_dirty, revision.is_dirty) AS run_is_dirty, revision.commit_time, result.claim_id, result.subject,
+                        'profile.' || phase.phase AS name, NULL AS layer,
+                        CAST(0 AS INTEGER) AS value_bits, run.model_sha256, run.suite_sha256, run.corpora_json,
+                        environment.determinism_class, phase.seconds AS seconds
+                    FROM phase JOIN result ON result.id = phase.result_id JOIN run ON run.id = result.run_id
+                    JOIN revision ON revision.id = run.revision_id JOIN environment ON environment.id = run.environment_id
+                    WHERE run.status = 'complete' AND (? IS NULL OR run.suite_name = ?)
+                    ORDER BY 6, 3, 2
+                    """, arguments: [suite, suite, suite, suite])
                 var latest: [String: HistoryPoint] = [:]
                 var order: [String] = []
                 for row in rows {
@@ -650,7 +674,8 @@ public final class ResultStore: Sendable {
                     if latest[seriesKey] == nil { order.append(seriesKey) }
                     latest[seriesKey] = HistoryPoint(commitSHA: try row.value("commit_sha"), isDirty: try row.value("run_is_dirty"),
                                                      commitTime: try row.value("commit_time"), runID: try row.value("run_id"), check: rowCheck,
-                                                     value: FloatBits.double(fromStorage: try row.value("value_bits")),
+                                                     value: try (row.value("seconds") as Double?)
+                                                        ?? FloatBits.double(fromStorage: row.value("value_bits")),
                                                      comparability: comparability)
                 }
                 return order.compactMap { latest[$0] }

@@ -1,5 +1,6 @@
 import Evidence
 import Foundation
+import Profiling
 
 /// The life cycle of a run; only `complete` runs are compared with anything.
 public enum RunStatus: String, Codable, Sendable, CaseIterable {
@@ -91,6 +92,43 @@ public struct MetricRecord: Codable, Sendable, Equatable {
     }
 }
 
+/// Where one check's wall time went (``Phase``), with the work done in each phase: recorded with
+/// the result, shown by `rbench run --profile`, and kept in history as `profile.<phase>`.
+public struct PhaseProfile: Codable, Sendable, Equatable {
+    /// Seconds per phase; `statistics` is the rest of the check's wall time.
+    public var seconds: [String: Double]
+    /// Tokens run forward, rows resumed or read out, replicates resampled.
+    public var work: [String: Int]
+
+    public init(seconds: [String: Double], work: [String: Int]) {
+        self.seconds = seconds
+        self.work = work
+    }
+
+    /// The split of a check that took `wallNanoseconds`, from the clock's difference over it.
+    public init(_ difference: PhaseClock.Snapshot, wallNanoseconds: UInt64) {
+        var seconds: [String: Double] = [:], work: [String: Int] = [:]
+        var accounted: UInt64 = 0
+        for phase in Phase.allCases {
+            let nanoseconds = difference.nanoseconds[phase] ?? 0
+            accounted &+= nanoseconds
+            seconds[phase.rawValue] = Double(nanoseconds) / 1e9
+            work[phase.rawValue] = difference.work[phase] ?? 0
+        }
+        seconds["statistics"] = Double(wallNanoseconds > accounted ? wallNanoseconds - accounted : 0) / 1e9
+        self.init(seconds: seconds, work: work)
+    }
+
+    /// Phase names in display order.
+    public static let phases = Phase.allCases.map(\.rawValue) + ["statistics"]
+
+    /// Tokens per second of the forward passes (nil without any).
+    public var forwardRate: Double? {
+        guard let tokens = work[Phase.forward.rawValue], tokens > 0, let time = seconds[Phase.forward.rawValue], time > 0 else { return nil }
+        return Double(tokens) / time
+    }
+}
+
 /// One claim run on one subject.
 public struct ResultRecord: Codable, Sendable, Equatable {
     public var claimID: String
@@ -106,10 +144,12 @@ public struct ResultRecord: Codable, Sendable, Equatable {
     /// The judged criteria the verdict rests on, in the claim's order.
     public var criteria: [Criterion]
     public var metrics: [MetricRecord]
+    /// Where the check's time went (nil for results recorded before profiles existed).
+    public var profile: PhaseProfile?
 
     public init(claimID: String, subject: String, verdict: RecordedVerdict, expectedVerdict: RecordedVerdict? = nil,
                 seed: UInt64, durationNS: UInt64, error: String? = nil, notes: [String] = [], criteria: [Criterion] = [],
-                metrics: [MetricRecord]) {
+                metrics: [MetricRecord], profile: PhaseProfile? = nil) {
         self.claimID = claimID
         self.subject = subject
         self.verdict = verdict
@@ -120,10 +160,11 @@ public struct ResultRecord: Codable, Sendable, Equatable {
         self.notes = notes
         self.criteria = criteria
         self.metrics = metrics
+        self.profile = profile
     }
 
     enum CodingKeys: String, CodingKey {
-        case claimID, subject, verdict, expectedVerdict, seed, durationNS, error, notes, criteria, metrics
+        case claimID, subject, verdict, expectedVerdict, seed, durationNS, error, notes, criteria, metrics, profile
     }
 
     public init(from decoder: any Decoder) throws {
@@ -139,6 +180,7 @@ public struct ResultRecord: Codable, Sendable, Equatable {
         // Schema-1 run files predate typed criteria (they kept them as notes).
         criteria = try c.decodeIfPresent([Criterion].self, forKey: .criteria) ?? []
         metrics = try c.decode([MetricRecord].self, forKey: .metrics)
+        profile = try c.decodeIfPresent(PhaseProfile.self, forKey: .profile)
     }
 
     /// The check key baselines and verdicts use: `<claim>/<subject>`, e.g. `TD-1/shuffle`.

@@ -98,10 +98,18 @@ enum Schema {
         ALTER TABLE metric ADD COLUMN ci_unit TEXT;
         """
 
+    /// v5: where each check's time went (``PhaseProfile``), one row per phase.
+    static let v5Profile = """
+        CREATE TABLE phase (
+            result_id INTEGER NOT NULL REFERENCES result(id) ON DELETE CASCADE,
+            phase TEXT NOT NULL, seconds REAL NOT NULL, work INTEGER NOT NULL,
+            PRIMARY KEY (result_id, phase)) STRICT;
+        """
+
     /// Every migration this build knows, in order. A database that lists any other was written by a
     /// newer build and is refused (``ResultStore`` never guesses at a schema it does not know).
     static let migrations: [(identifier: String, sql: String)] = [
-        ("v1", v1), ("v2", v2), ("v3_run_provenance", v3RunProvenance), ("v4_criteria", v4Criteria),
+        ("v1", v1), ("v2", v2), ("v3_run_provenance", v3RunProvenance), ("v4_criteria", v4Criteria), ("v5_profile", v5Profile),
     ]
 
     static var migrator: DatabaseMigrator {

@@ -52,6 +52,9 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "No progress on stderr (errors are still printed).")
     var quiet = false
 
+    @Flag(help: "Print where each check's time went: forward passes (tokens, tok/s), resumes, readouts, resampling, statistics.")
+    var profile = false
+
     @Option(help: "Where the block matrices live: auto (dense up to 1 GiB of Float32 matrices), dense or quantized. Same bits either way.")
     var weights = "auto"
 
@@ -114,6 +117,10 @@ struct RunCommand: ParsableCommand {
             if !output.json {
                 print("\nClaims (\(parsed.name), model \(report.run.modelSHA256.prefix(8))):")
                 print(ClaimSummary(run: report.run).table(), terminator: "")
+                if profile {
+                    print("\nWhere the time went (seconds; statistics is the rest of each check's wall time):")
+                    print(ProfileReport.table(report.run), terminator: "")
+                }
                 for entry in VerdictMatrix.corpusDependence(report.run) {
                     print("corpus-dependent: \(entry.check): " + entry.verdicts.map { "\($0.claim) \($0.verdict.rawValue)" }.joined(separator: ", "))
                 }

@@ -169,7 +169,8 @@ import Evidence
         try FileManager.default.createDirectory(at: models.path("models"), withIntermediateDirectories: true)
         for model in ModelCatalog.all {
             let real = Fixtures.model(model.file)
-            if Fixtures.available(real) {
+            // Not `Fixtures.available`: under CI that is true for unfetched models too, and the 1.5B is never fetched there.
+            if FileManager.default.fileExists(atPath: real.path) {
                 try FileManager.default.createSymbolicLink(at: models.path("models/\(model.file)"), withDestinationURL: real)
             } else {
                 try models.write("models/\(model.file)", "")

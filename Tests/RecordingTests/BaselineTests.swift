@@ -14,7 +14,8 @@ import TestSupport
         let text = file.serialized()
         let lines = text.split(separator: "\n")
         #expect(lines[0].hasPrefix("{\"schema\":2,\"suite\":\"smoke\",\"determinism_class\":"))
-        #expect(lines[1] == #"{"check":"TD-1/model","metric":"corr[2]","value":0.30000000000000004,"bits":"3fd3333333333334","tol":{"abs":1e-06,"rel":0.0001,"ulp":0},"verdict":"supported","epoch":1,"reason":"first \"quoted\"","set_by":"1111111111111111111111111111111111111111"}"#)
+        // TD-1 correlations carry their family's cross-class tolerance (measured between Cooperlake and Zen kernels).
+        #expect(lines[1] == #"{"check":"TD-1/model","metric":"corr[2]","value":0.30000000000000004,"bits":"3fd3333333333334","tol":{"abs":0.005,"rel":0.05,"ulp":0},"verdict":"supported","epoch":1,"reason":"first \"quoted\"","set_by":"1111111111111111111111111111111111111111"}"#)
         #expect(text.contains(#""value":"NaN""#) && text.contains(#""value":"-0""#) && text.contains(#""value":"-Infinity""#))
         let parsed = try BaselineFile.parse(text, path: "B.jsonl")
         #expect(parsed.entries.map(\.value.bitPattern) == file.entries.map(\.value.bitPattern))

@@ -90,11 +90,11 @@ import TestSupport
 
         // A reading command migrates an older file it may write (adding only), then reads it.
         let reader = try ResultStore(path: path, access: .readOnly)
-        #expect(try reader.appliedMigrations() == ["v1", "v2", "v3_run_provenance", "v4_criteria"])
+        #expect(try reader.appliedMigrations() == ["v1", "v2", "v3_run_provenance", "v4_criteria", "v5_profile"])
         #expect(try reader.loadRun(id: "old-run").revision.describe == "v1")
 
         let store = try ResultStore(path: path)
-        #expect(try store.appliedMigrations() == ["v1", "v2", "v3_run_provenance", "v4_criteria"])
+        #expect(try store.appliedMigrations() == ["v1", "v2", "v3_run_provenance", "v4_criteria", "v5_profile"])
         let old = try store.loadRun(id: "old-run")
         #expect(old.results.count == 1)
         #expect(old.results[0].metrics[0].value == 0.25)

@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import GGUF
+import Profiling
 import Synchronization
 
 /// A model held by an engine worker (HF transformers, or the NumPy test worker), behind the same
@@ -32,8 +33,32 @@ public final class RemoteModel: ResidualModel {
     /// from the same file and checked against what the worker built.
     public static func load(gguf url: URL, on worker: WorkerConnection) throws -> RemoteModel {
         let configuration = try ModelConfiguration(gguf: GGUFFile(contentsOf: url))
-        let response = try worker.request("load", ["source": "gguf", "path": .string(url.path)])
+        let response = try worker.request("load", ["source": "gguf", "path": .string(url.path),
+                                                   "config": wireConfiguration(configuration)])
         return try RemoteModel(response: response, configuration: configuration, origin: url.lastPathComponent, worker: worker)
+    }
+
+    /// A model known to the worker by its configuration only: the shape and settings a random-init
+    /// control is built on (``randomlyInitialized(like:origin:fill:)``) when no weights file is loaded.
+    public static func declare(_ configuration: ModelConfiguration, origin: String, on worker: WorkerConnection) throws -> RemoteModel {
+        let response = try worker.request("load", ["source": "config", "config": wireConfiguration(configuration), "origin": .string(origin)])
+        return try RemoteModel(response: response, configuration: configuration, origin: origin, worker: worker)
+    }
+
+    /// The settings a worker needs to run blocks the way this build reads them from GGUF metadata.
+    static func wireConfiguration(_ c: ModelConfiguration) -> JSONValue {
+        [
+            "architecture": .string(c.architecture.rawValue), "n_blocks": .number(Double(c.blockCount)),
+            "d_model": .number(Double(c.modelWidth)), "d_ff": .number(Double(c.feedForwardWidth)),
+            "n_heads": .number(Double(c.headCount)), "n_kv_heads": .number(Double(c.keyValueHeadCount)),
+            "head_dim": .number(Double(c.headWidth)), "rope_dims": .number(Double(c.ropeDimensions)),
+            "rope_pairing": .string(c.traits.ropePairing.rawValue), "vocab": .number(Double(c.vocabularySize)),
+            "eps": .number(Double(c.normEpsilon)), "attention_scale": .number(Double(c.attentionScale)),
+            "embedding_scale": .number(Double(c.traits.embeddingScale)), "activation": .string(c.traits.activation.rawValue),
+            "qk_norm": .bool(c.traits.normalizesQueriesAndKeys), "sublayer_norms": .bool(c.traits.normalizesSublayerOutputs),
+            "rope_bases": .array(c.layouts.map { .number($0.ropeBase) }),
+            "windows": .array(c.layouts.map { $0.window.map { .number(Double($0)) } ?? .null }),
+        ]
     }
 
     /// The random-init control in the worker: `fill` draws every matrix in ``RandomFillMatrix/order(_:)``,
@@ -125,7 +150,9 @@ public final class RemoteModel: ResidualModel {
                 tokens += prompts[end].count
                 end += 1
             }
-            let part = try prefillRequest(prompts, range: start..<end, plan: plan, interventions: interventions, keepCache: false)
+            let part = try PhaseClock.time(.forward, work: tokens) {
+                try prefillRequest(prompts, range: start..<end, plan: plan, interventions: interventions, keepCache: false)
+            }
             values += part.values
             rows += part.rows
             start = end
@@ -137,7 +164,9 @@ public final class RemoteModel: ResidualModel {
 
     public func prefill(_ prompts: [[Int]], plan: CapturePlan) throws -> (capture: ActivationCapture, cache: PrefixCache) {
         try validate(prompts)
-        let part = try prefillRequest(prompts, range: 0..<prompts.count, plan: plan, interventions: [], keepCache: true)
+        let part = try PhaseClock.time(.forward, work: prompts.reduce(0) { $0 + $1.count }) {
+            try prefillRequest(prompts, range: 0..<prompts.count, plan: plan, interventions: [], keepCache: true)
+        }
         guard let id = part.cache else { throw WorkerError.protocolViolation("prefill with keep_cache returned no cache id") }
         let capture = try ActivationCapture(hooks: plan.hooks, width: configuration.modelWidth,
                                             rowOffsets: part.rows.reduce(into: [0]) { $0.append($0.last! + $1) }, values: part.values)
@@ -150,11 +179,11 @@ public final class RemoteModel: ResidualModel {
     private func resumeRequest(_ cache: RemoteCacheHandle, prompts: [Int], states: [Float], start: Int, stop: Int,
                                capture: [Int], mid: Bool) throws -> (captured: [Float], mid: [Float]) {
         let d = configuration.modelWidth
-        let response = try worker.request("resume", [
+        let response = try PhaseClock.time(.resume, work: prompts.count) { try worker.request("resume", [
             "model": .number(Double(handle)), "cache": .number(Double(cache.id)), "start": .number(Double(start)),
             "stop": .number(Double(stop)), "capture": .ints(capture), "capture_mid": .bool(mid),
         ], arrays: [WireArray(name: "prompts", ints: prompts, shape: [prompts.count]),
-                    WireArray(name: "states", floats: states, shape: [prompts.count, d])])
+                    WireArray(name: "states", floats: states, shape: [prompts.count, d])]) }
         guard let captured = response.array("captured"), captured.elementCount == prompts.count * capture.count * d else {
             throw WorkerError.protocolViolation("resume returned no or a wrongly sized `captured` array")
         }
@@ -236,7 +265,9 @@ public final class RemoteModel: ResidualModel {
         }
         var args = extra
         args["model"] = .number(Double(handle))
-        let response = try worker.request(op, args, arrays: [WireArray(name: "states", floats: values, shape: [rows, d])])
+        let response = try PhaseClock.time(.readout, work: rows) {
+            try worker.request(op, args, arrays: [WireArray(name: "states", floats: values, shape: [rows, d])])
+        }
         guard let out = response.array("out"), out.elementCount == rows * columns else {
             throw WorkerError.protocolViolation("\(op) returned no or a wrongly sized `out` array")
         }

@@ -58,6 +58,12 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Where the block matrices live: auto (dense up to 1 GiB of Float32 matrices), dense or quantized. Same bits either way.")
     var weights = "auto"
 
+    @Option(help: "The engine that runs the models: native (this build's) or transformers (HF transformers in a worker; `make engines` builds its venv).")
+    var engine = "native"
+
+    @Option(help: "With --engine transformers: the torch device (default: cuda when present, else cpu).")
+    var device: String?
+
     @Option(help: "Write every state each check × subject read (.npy, TransformerLens hook names, manifest.json) to this new folder.")
     var saveStates: String?
 
@@ -74,6 +80,11 @@ struct RunCommand: ParsableCommand {
         if states != nil, saveStates != nil {
             throw ValidationError("--states reads recorded states and --save-states writes the states a model run makes: give one of them.")
         }
+        guard ["native", "transformers"].contains(engine) else {
+            throw ValidationError("--engine must be native or transformers, not '\(engine)'.")
+        }
+        if engine != "native", states != nil { throw ValidationError("--states runs no engine; drop --engine.") }
+        if device != nil, engine == "native" { throw ValidationError("--device is for --engine transformers.") }
         if safetensors, saveStates == nil { throw ValidationError("--safetensors needs --save-states DIR.") }
         if states != nil, model != nil { throw ValidationError("--states replaces the model; --model has nothing to do with it.") }
     }
@@ -97,13 +108,21 @@ struct RunCommand: ParsableCommand {
                 throw HarnessError.badInput("this build has no resource provider for claims yet (HarnessDefaults.resources is unset); claims: \(HarnessDefaults.registry.ids.joined(separator: ", "))")
             }
             EngineResources.residencyPolicy = ResidencyPolicy(name: weights) ?? .standard
+            if engine == "transformers" {
+                let started: WorkerEngine
+                do { started = try WorkerEngine.transformers(root: URL(fileURLWithPath: FileManager.default.currentDirectoryPath), device: device) } catch {
+                    throw HarnessError.badInput("--engine transformers: \(error)")
+                }
+                EngineResources.engine = started
+                reporter.note("engine: \(started.record.summary)")
+            }
             let info = HarnessDefaults.engineInfo()
             let provenance = RunProvenance(
                 revision: try RevisionInfo.read(at: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)),
                 environment: .current(threads: info.threads, blasConfig: info.blasConfig, blasCoreType: info.blasCoreType,
                                       batchSize: info.batchSize,
-                                      weightResidency: savedStates == nil ? EngineResources.residencyRecord(for: parsed.model.path) : nil,
-                                      engine: savedStates?.engineRecord),
+                                      weightResidency: savedStates == nil && engine == "native" ? EngineResources.residencyRecord(for: parsed.model.path) : nil,
+                                      engine: savedStates?.engineRecord ?? EngineResources.engine?.record),
                 argv: CommandLine.arguments)
             let results = try store.openStore()
             var runner = SuiteRunner(suite: parsed, registry: HarnessDefaults.registry, resources: resources, provenance: provenance,

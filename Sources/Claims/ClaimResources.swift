@@ -33,6 +33,16 @@ public protocol ClaimResources: Sendable {
     func record(_ draw: @autoclosure () -> RecordedDraw)
 }
 
+/// Loads the suite's models on an engine other than this build's own (`rbench run --engine`).
+public protocol ModelEngine: Sendable {
+    /// The model in a GGUF file, as the engine loads it.
+    func load(gguf url: URL) throws -> any ResidualModel
+    /// The random-init control like `trained`, every matrix drawn by `fill` in
+    /// ``RandomFillMatrix/order(_:)`` (norm gains 1, biases 0, tied head).
+    func randomlyInitialized(like trained: any ResidualModel, origin: String,
+                             fill: (inout [Float]) -> Void) throws -> any ResidualModel
+}
+
 /// A model a claim loads besides the suite's own, with the tokenizer its windows need.
 public struct AdditionalModel: Sendable {
     public var model: any ResidualModel

@@ -15,6 +15,7 @@ import argparse
 import json
 import math
 import os
+import struct
 import sys
 
 import numpy as np
@@ -78,6 +79,7 @@ def main():
     parser.add_argument("--massive-units", type=int, default=5)
     parser.add_argument("--level", type=float, default=0.95)
     parser.add_argument("--tolerance", type=float, default=1e-12)
+    parser.add_argument("--run", help="the run file (runs/<id>.json) to compare with, instead of the manifest's metrics")
     args = parser.parse_args()
 
     with open(os.path.join(args.states, "manifest.json")) as f:
@@ -126,7 +128,20 @@ def main():
     intervals["spearman_rho_excl"] = percentile_interval(replicates[:, 0], args.level)
     intervals["delta_rho_excl"] = percentile_interval(replicates[:, 1], args.level)
 
-    recorded = {m["key"]: m for m in check["metrics"]}
+    if args.run:
+        with open(args.run) as f:
+            run = json.load(f)
+        result = next(r for r in run["results"] if r["claimID"] == "TD-2" and r["subject"] == args.subject)
+        recorded = {}
+        for m in result["metrics"]:
+            key = m["name"] if m.get("layer") is None else f"{m['name']}[{m['layer']}]"
+            value = struct.unpack(">d", bytes.fromhex(m["bits"]))[0]
+            interval = m.get("interval") or {}
+            recorded[key] = {"value": value, "low": interval.get("low"), "high": interval.get("high")}
+    elif check.get("metrics") is None:
+        sys.exit(f"{args.states}/manifest.json: TD-2 {args.subject} has no recorded metrics; pass --run runs/<id>.json")
+    else:
+        recorded = {m["key"]: m for m in check["metrics"]}
     worst, worst_key, exact, compared = 0.0, None, 0, 0
     def compare(key, mine, theirs):
         nonlocal worst, worst_key, exact, compared

@@ -178,4 +178,18 @@ struct StatesFixture {
         #expect(throws: HarnessError.self) { try SavedStates.open(directory, suite: suite) }
         #expect(throws: HarnessError.self) { try StateExporter(directory: directory, suite: suite) }
     }
+
+    @Test("rbench run --states refuses a folder without a manifest (65) and --states with --save-states (64)")
+    func cliRefusals() throws {
+        let rbench = try #require(builtRBench(), "rbench must be built next to the test bundle")
+        let fixture = try StatesFixture()
+        defer { fixture.temp.remove() }
+        _ = try fixture.suite()
+        try FileManager.default.createDirectory(at: fixture.temp.path("empty"), withIntermediateDirectories: true)
+        let common = ["run", "--suite", "Suites/tiny-states.yaml", "--models-dir", "models", "--corpora", "corpora", "--db", "results/rbench.sqlite", "--quiet"]
+        let missing = try runProcess(rbench, common + ["--states", "empty"], in: fixture.temp.url)
+        #expect(missing.status == 65 && missing.stderr.contains("no states manifest"), "\(missing.status): \(missing.stderr)")
+        let both = try runProcess(rbench, common + ["--states", "empty", "--save-states", "out"], in: fixture.temp.url)
+        #expect(both.status == 64, "\(both.status): \(both.stderr)")
+    }
 }

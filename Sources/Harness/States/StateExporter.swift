@@ -170,7 +170,7 @@ public final class StateExporter: Sendable {
         for key in snapshot.usageOrder {
             guard let usage = snapshot.usage[key] else { continue }
             let parts = key.split(separator: "\u{0}", maxSplits: 1).map(String.init)
-            let result = record.results.first { $0.check == parts[0] && $0.subject == parts[1] }
+            let result = record.results.first { $0.claimID == parts[0] && $0.subject == parts[1] }
             guard !usage.sets.isEmpty || !usage.draws.isEmpty else { continue }
             checks.append(StateManifest.CheckEntry(
                 check: parts[0], subject: parts[1], seed: result?.seed ?? 0, stateSets: usage.sets, draws: usage.draws,

@@ -19,13 +19,15 @@ QWEN05_FILE  = $(MODELS_DIR)/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf
 
 APT_PACKAGES = libopenblas-dev libsqlite3-dev libgit2-dev pkg-config
 
-.PHONY: help deps model models build test run bench report clean
+.PHONY: help deps model models build test run bench report clean engines test-engines
 
 help:
 	@echo "make run    install what is missing, fetch the model, run the default suite, write results"
 	@echo "make test   build in release mode and run every test (hermetic + real model)"
 	@echo "make deps | model [MODEL=smollm2-135m|gemma3-270m|qwen2.5-coder-0.5b|qwen2.5-coder-1.5b] | models | build | bench | clean"
 	@echo "(\`rbench models\` lists the known models; \`rbench fetch NAME\` is what \`make model\` runs)"
+	@echo "make engines       build the transformers worker's venv (.build-engines/venv, pinned in Tools/engines/requirements.txt)"
+	@echo "make test-engines  the smoke suite through the native engine and transformers on SmolLM2, compared (verdicts, 1e-3)"
 
 # System libraries from Debian, installed only when missing.
 deps:
@@ -104,3 +106,22 @@ report-check: build
 	mkdir -p docs; $(REPORT_CHROMIUM) --screenshot=$(REPORT_DIR)/report.png "$$page" 2>/dev/null; \
 	convert $(REPORT_DIR)/report.png -colors 96 PNG8:docs/report.png 2>/dev/null || cp $(REPORT_DIR)/report.png docs/report.png; \
 	echo "report-check: $$page renders without errors; screenshot docs/report.png ($$(du -k docs/report.png | cut -f1) KB)"
+
+# The HF transformers engine worker: a venv with the pinned requirements (torch's CPU wheel comes from
+# PIP_FIND_LINKS when set, e.g. /opt/wheels). Rebuilt when the requirements change.
+ENGINES_VENV = .build-engines/venv
+engines: $(ENGINES_VENV)/.installed
+$(ENGINES_VENV)/.installed: Tools/engines/requirements.txt
+	python3 -m venv $(ENGINES_VENV)
+	$(ENGINES_VENV)/bin/pip install --disable-pip-version-check -q -r Tools/engines/requirements.txt
+	touch $@
+
+# Differential gate: the smoke suite through both engines on SmolLM2; fails if a verdict differs or
+# fewer than 99 % of the model metrics agree within 1e-3 relative (Tools/engines/differential.py).
+# The runs' own exit codes are not the gate (the transformers run has no baseline of its class).
+test-engines: engines $(SMOLLM2_FILE)
+	$(SWIFT) build -c $(CONFIG) --product rbench
+	rm -rf results/engines && mkdir -p results/engines
+	-$(RBENCH) run --suite smoke --db results/engines/native/rbench.sqlite --quiet > results/engines/native.txt
+	-$(RBENCH) run --suite smoke --engine transformers --db results/engines/transformers/rbench.sqlite --quiet > results/engines/transformers.txt
+	python3 Tools/engines/differential.py results/engines/native results/engines/transformers

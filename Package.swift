@@ -30,12 +30,14 @@ let package = Package(
                 swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
         .target(name: "Analysis", dependencies: ["COpenBLAS", "Evidence", "Profiling"]),
         .target(name: "Claims", dependencies: ["Engine", "Analysis", "Tokenization", "Evidence", "Profiling"]),
+        // Engines in another process (HF transformers) behind the claims' engine interface, over pipes.
+        .target(name: "RemoteEngine", dependencies: ["Engine", "GGUF", "Profiling"]),
         .target(name: "Recording", dependencies: [
             "CLibgit2", "Evidence", "Profiling",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .target(name: "Harness", dependencies: [
-            "Claims", "Profiling", "Recording", "Tokenization", "Engine", "GGUF",
+            "Claims", "Profiling", "Recording", "Tokenization", "Engine", "GGUF", "NPY", "RemoteEngine",
             .product(name: "Yams", package: "Yams"),
         ]),
         .executableTarget(name: "rbench", dependencies: [
@@ -51,6 +53,7 @@ let package = Package(
         .testTarget(name: "ClaimsTests", dependencies: ["Claims", "Analysis", "Evidence", "TestSupport"]),
         .testTarget(name: "EvidenceTests", dependencies: ["Evidence"]),
         .testTarget(name: "RecordingTests", dependencies: ["Recording", "Evidence", "TestSupport"]),
-        .testTarget(name: "HarnessTests", dependencies: ["Harness", "Evidence", "TestSupport"]),
+        .testTarget(name: "HarnessTests", dependencies: ["Harness", "Evidence", "TestSupport", "NPY"]),
+        .testTarget(name: "RemoteEngineTests", dependencies: ["RemoteEngine", "Engine", "TestSupport"]),
     ]
 )

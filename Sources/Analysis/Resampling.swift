@@ -33,7 +33,7 @@ public struct Bootstrap: Sendable {
     public let indices: [[Int]]
 
     /// The PCG64 stream resamples come from, distinct from every other stream the checks use.
-    static let stream: UInt64 = 0xB007
+    public static let stream: UInt64 = 0xB007
 
     public init(sampleCount: Int, settings: ResamplingSettings, seed: UInt64) {
         precondition(sampleCount > 0, "Bootstrap: no sampling units")
@@ -105,7 +105,8 @@ public struct GroupJackknife: Sendable {
     /// `groups[g]` are the units left out by replicate g, sorted.
     public let groups: [[Int]]
 
-    static let stream: UInt64 = 0x1ACC
+    /// The PCG64 stream the groups' permutation comes from.
+    public static let stream: UInt64 = 0x1ACC
 
     public init(sampleCount: Int, settings: ResamplingSettings, seed: UInt64) {
         precondition(sampleCount >= 2, "GroupJackknife: needs at least two units")

@@ -187,12 +187,26 @@ public struct ClaimContext: Sendable {
     /// The bootstrap over `count` sampling units for this check: the same resamples for every
     /// subject of the check, so a model and its control are compared on paired resamples.
     public func bootstrap(_ count: Int) -> Bootstrap {
-        Bootstrap(sampleCount: count, settings: resampling, seed: seed)
+        let bootstrap = Bootstrap(sampleCount: count, settings: resampling, seed: seed)
+        resources.record(RecordedDraw(
+            name: "bootstrap_n\(count)", summary: "bootstrap resamples: row r holds the \(count) unit indices replicate r drew (sorted)",
+            seed: seed, stream: Bootstrap.stream,
+            values: .indices(shape: [bootstrap.replicates, count], bootstrap.indices.flatMap { $0 })))
+        return bootstrap
     }
 
     /// The delete-a-group jackknife over `count` sampling units for this check.
     public func jackknife(_ count: Int) -> GroupJackknife {
-        GroupJackknife(sampleCount: count, settings: resampling, seed: seed)
+        let jackknife = GroupJackknife(sampleCount: count, settings: resampling, seed: seed)
+        resources.record(RecordedDraw(
+            name: "jackknife_groups_n\(count)", summary: "delete-a-group jackknife: entry n is the group unit n belongs to (replicate g leaves group g out)",
+            seed: seed, stream: GroupJackknife.stream,
+            values: .indices(shape: [count], {
+                var group = [Int](repeating: 0, count: count)
+                for (g, members) in jackknife.groups.enumerated() { for n in members { group[n] = g } }
+                return group
+            }())))
+        return jackknife
     }
 }
 

@@ -107,7 +107,7 @@ public struct LoT2Truncation: Claim {
         for start in stride(from: 0, to: count, by: Self.logitRowsPerChunk) {
             let rows = Array(start ..< min(count, start + Self.logitRowsPerChunk))
             let finalStates = states.residual[blocks].rows(at: rows)
-            let reference = ReferenceLogits(model.logits(fromResiduals: Self.floats(finalStates), rows: rows.count), vocabulary: vocabulary)
+            let reference = ReferenceLogits(try model.logits(fromResiduals: Self.floats(finalStates), rows: rows.count), vocabulary: vocabulary)
             // Consecutive pairs (r − 1, r); the first row pairs with the previous chunk's last.
             if let previous {
                 baseline.append(previous.withUnsafeBufferPointer { p in
@@ -123,10 +123,10 @@ public struct LoT2Truncation: Claim {
             let heldOutRows = rows.indices.filter { rows[$0] >= half }
             for (slot, k) in ks.enumerated() {
                 let truncated = Self.project(finalStates, onto: Self.leading(k, of: finalBasis))
-                klB[slot] += Self.divergences(model, truncated, reference: reference, referenceRows: Array(rows.indices))
+                klB[slot] += try Self.divergences(model, truncated, reference: reference, referenceRows: Array(rows.indices))
                 if !heldOutRows.isEmpty {
                     let truncated = Self.project(finalStates.rows(at: heldOutRows), onto: Self.leading(k, of: heldOutBasis))
-                    klHeldOut[slot] += Self.divergences(model, truncated, reference: reference, referenceRows: heldOutRows)
+                    klHeldOut[slot] += try Self.divergences(model, truncated, reference: reference, referenceRows: heldOutRows)
                 }
             }
         }
@@ -141,7 +141,7 @@ public struct LoT2Truncation: Claim {
             let (capture, cache) = try model.prefill(prompts, plan: CapturePlan(hooks: [.residual(1), .residual(blocks)]))
             let first = Self.matrix(capture, hook: .residual(1), prompts: prompts.count, width: width)
             let last = Self.matrix(capture, hook: .residual(blocks), prompts: prompts.count, width: width)
-            let reference = ReferenceLogits(model.logits(fromResiduals: Self.floats(last), rows: prompts.count), vocabulary: vocabulary)
+            let reference = ReferenceLogits(try model.logits(fromResiduals: Self.floats(last), rows: prompts.count), vocabulary: vocabulary)
             for (slot, perLayer) in truncatedBases.enumerated() {
                 let projected = Self.project(first, onto: perLayer[0])
                 let rows = prompts.indices.map { ResumeRow(prompt: $0, residual: projected.row($0).map(Float.init)) }
@@ -150,7 +150,7 @@ public struct LoT2Truncation: Claim {
                     Self.projectInPlace(buffer, rows: prompts.count, width: width, onto: perLayer[block])
                 }
                 let truncated = Matrix(rows: prompts.count, columns: width, float32: output)
-                klA[slot] += Self.divergences(model, truncated, reference: reference, referenceRows: Array(prompts.indices))
+                klA[slot] += try Self.divergences(model, truncated, reference: reference, referenceRows: Array(prompts.indices))
             }
         }
 
@@ -244,9 +244,9 @@ public struct LoT2Truncation: Claim {
     }
 
     /// KL(p_K ‖ p) for each row of `truncated` against `reference` rows `referenceRows` (same order).
-    static func divergences(_ model: LanguageModel, _ truncated: Matrix, reference: ReferenceLogits, referenceRows: [Int]) -> [Double] {
+    static func divergences(_ model: any ResidualModel, _ truncated: Matrix, reference: ReferenceLogits, referenceRows: [Int]) throws -> [Double] {
         let vocabulary = reference.vocabulary
-        let logits = model.logits(fromResiduals: floats(truncated), rows: truncated.rows)
+        let logits = try model.logits(fromResiduals: floats(truncated), rows: truncated.rows)
         return logits.withUnsafeBufferPointer { p in
             Parallel.map(referenceRows.count) { r in
                 reference.divergence(from: UnsafeBufferPointer(rebasing: p[r * vocabulary ..< (r + 1) * vocabulary]), toRow: referenceRows[r])

@@ -13,11 +13,15 @@ public final class ModelResources: ClaimResources {
     public let randomInitialization: RandomInitialization
     /// Where the file models' block matrices live (the random-init twin is always dense).
     public let residency: ResidencyPolicy
+    /// Another engine the suite's models run on (`rbench run --engine`); nil: this build's own.
+    public let engine: (any ModelEngine)?
 
     private struct State {
         var file: GGUFFile?
         var trained: LanguageModel?
         var random: LanguageModel?
+        var engineTrained: (any ResidualModel)?
+        var engineRandom: (any ResidualModel)?
         var tokenizer: (any Tokenizer)?
         var texts: [String: String] = [:]
         var memo: [String: any Sendable] = [:]
@@ -26,7 +30,9 @@ public final class ModelResources: ClaimResources {
     private let state = Mutex(State())
 
     public init(modelURL: URL, corpora: [String: URL], formats: [String: CorpusFormat] = [:],
-                randomInitialization: RandomInitialization, residency: ResidencyPolicy = .standard) {
+                randomInitialization: RandomInitialization, residency: ResidencyPolicy = .standard,
+                engine: (any ModelEngine)? = nil) {
+        self.engine = engine
         self.modelURL = modelURL
         self.corpora = corpora
         self.formats = formats
@@ -41,14 +47,32 @@ public final class ModelResources: ClaimResources {
         return file
     }
 
-    public func trainedModel() throws -> LanguageModel {
+    public func trainedModel() throws -> any ResidualModel {
+        guard let engine else { return try nativeTrainedModel() }
+        if let model = state.withLock({ $0.engineTrained }) { return model }
+        let model = try engine.load(gguf: modelURL)
+        state.withLock { $0.engineTrained = model }
+        return model
+    }
+
+    /// The trained model on this build's own engine.
+    public func nativeTrainedModel() throws -> LanguageModel {
         if let model = state.withLock({ $0.trained }) { return model }
         let model = try LanguageModel(gguf: file(), residency: residency)
         state.withLock { $0.trained = model }
         return model
     }
 
-    public func randomInitModel() throws -> LanguageModel {
+    public func randomInitModel() throws -> any ResidualModel {
+        guard let engine else { return try nativeRandomInitModel() }
+        if let model = state.withLock({ $0.engineRandom }) { return model }
+        let model = try randomInitialization.model(like: trainedModel(), on: engine)
+        state.withLock { $0.engineRandom = model }
+        return model
+    }
+
+    /// The random-init control on this build's own engine.
+    public func nativeRandomInitModel() throws -> LanguageModel {
         if let model = state.withLock({ $0.random }) { return model }
         let model = try randomInitialization.model(like: ModelConfiguration(gguf: file()))
         state.withLock { $0.random = model }

@@ -25,10 +25,19 @@ public struct RandomInitialization: Sendable, Hashable, Codable {
     /// fails ``ModelConfiguration/validate(source:)``.
     public func model(like configuration: ModelConfiguration) throws -> LanguageModel {
         var rng = PCG64(seed: seed)
-        return try LanguageModel.randomlyInitialized(
-            like: configuration, origin: "random-init(\(Self.generator), seed \(seed), std \(std))"
-        ) { matrix in
+        return try LanguageModel.randomlyInitialized(like: configuration, origin: origin) { matrix in
             rng.fillGaussian(&matrix, std: std)
         }
     }
+
+    /// The same control on another engine: the same draws in the same order, sent as float32, so
+    /// both engines hold bit-identical weights.
+    public func model(like trained: any ResidualModel, on engine: any ModelEngine) throws -> any ResidualModel {
+        var rng = PCG64(seed: seed)
+        return try engine.randomlyInitialized(like: trained, origin: origin) { matrix in
+            rng.fillGaussian(&matrix, std: std)
+        }
+    }
+
+    var origin: String { "random-init(\(Self.generator), seed \(seed), std \(std))" }
 }

@@ -69,7 +69,7 @@ public struct SR1StableRegions: Claim {
         let alphas = StableRegionProbe.grid(steps)
         // Every readout's curves per model, memoized: the trained run needs random-init's curves
         // for its reference, and the random-init control then reuses them.
-        func memoizedCurves(_ name: String, _ model: () throws -> LanguageModel) throws -> [StableRegionProbe.Readout: [[Double]]] {
+        func memoizedCurves(_ name: String, _ model: () throws -> any ResidualModel) throws -> [StableRegionProbe.Readout: [[Double]]] {
             try context.resources.memoized("SR-1/curves/\(name)/\(sampling.corpus)/\(sampling.count)/\(sampling.tokens)/\(context.seed)/S\(steps)/w\(write)") {
                 try StableRegionProbe(model: model(), prompts: prompts, writeResidual: write)
                     .curves(pairs: pairs, alphas: alphas, readouts: StableRegionProbe.Readout.allCases)

@@ -66,7 +66,7 @@ public struct SR2SharpeningOrder: Claim {
         var trainedFamilies: [(architecture: String, parameters: Double)] = []
         let bootstrap = context.bootstrap(max(1, sampling.count - 1))
         for (position, name) in names.enumerated() {
-            let model: LanguageModel, prompts: [[Int]]
+            let model: any ResidualModel, prompts: [[Int]]
             switch name {
             case RandomInitialization.controlName, "trained":
                 model = try name == "trained" ? context.resources.trainedModel() : context.resources.randomInitModel()

@@ -149,7 +149,7 @@ public struct SR3SemanticRegions: Claim {
         let slot = Dictionary(uniqueKeysWithValues: used.enumerated().map { ($1, $0) })
         let model = try context.resources.trainedModel()
         let probe = try StableRegionProbe(model: model, prompts: used.map { pool[$0] })
-        let top1 = topPredictions(model: model, normed: (0..<candidates).map { probe.cleanNormed[slot[$0]!] })
+        let top1 = try topPredictions(model: model, normed: (0..<candidates).map { probe.cleanNormed[slot[$0]!] })
         let dissimilar = dissimilarPairs(Array(pool.prefix(candidates)), top1: top1, limit: perGroup)
         guard similar.count >= 3, dissimilar.count >= 3 else {
             throw ClaimError.insufficientData("SR-3 found \(similar.count) similar and \(dissimilar.count) dissimilar pairs in "
@@ -167,13 +167,13 @@ public struct SR3SemanticRegions: Claim {
     }
 
     /// The clean model's top-1 next token per prompt, from its final-norm outputs.
-    static func topPredictions(model: LanguageModel, normed: [[Float]]) -> [Int] {
+    static func topPredictions(model: any ResidualModel, normed: [[Float]]) throws -> [Int] {
         let vocabulary = model.configuration.vocabularySize
         var result: [Int] = []
         // Chunks bound the logits buffer (rows × vocabulary floats).
         for first in stride(from: 0, to: normed.count, by: 128) {
             let chunk = normed[first ..< min(normed.count, first + 128)]
-            let logits = model.logits(fromNormalized: chunk.flatMap { $0 }, rows: chunk.count)
+            let logits = try model.logits(fromNormalized: chunk.flatMap { $0 }, rows: chunk.count)
             for r in 0..<chunk.count {
                 let row = logits[r * vocabulary ..< (r + 1) * vocabulary]
                 result.append(row.indices.max { row[$0] < row[$1] }! - r * vocabulary)

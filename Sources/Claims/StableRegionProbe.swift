@@ -23,7 +23,7 @@ struct StableRegionProbe {
     /// The spec's rule for dropping a pair: its endpoint distance d(1) is below this.
     static let minimumEndpointDistance = 1e-6
 
-    let model: LanguageModel
+    let model: any ResidualModel
     let writeResidual: Int
     let cache: PrefixCache
     /// Clean states at the write point, one per prompt (the anchors A, B, … of the paper).
@@ -31,7 +31,7 @@ struct StableRegionProbe {
     /// Clean final-norm outputs at the last position, `[prompt][width]`.
     let cleanNormed: [[Float]]
 
-    init(model: LanguageModel, prompts: [[Int]], writeResidual: Int = 1) throws {
+    init(model: any ResidualModel, prompts: [[Int]], writeResidual: Int = 1) throws {
         let blocks = model.configuration.blockCount
         guard (0..<blocks).contains(writeResidual) else {
             throw ClaimError.insufficientData("write residual \(writeResidual) is outside 0..<\(blocks) for this model")
@@ -56,7 +56,7 @@ struct StableRegionProbe {
     func run(_ rows: [ResumeRow]) throws -> (prenorm: [Float], normed: [Float]) {
         let prenorm = try model.resume(cache, rows: rows, fromResidual: writeResidual,
                                        capture: [model.configuration.blockCount])
-        return (prenorm, model.finalNorm(prenorm, rows: rows.count))
+        return (prenorm, try model.finalNorm(prenorm, rows: rows.count))
     }
 
     /// The sign pattern (pre-activation > 0) of the last block's gate projection for edited rows.
@@ -72,7 +72,7 @@ struct StableRegionProbe {
             offset += states.count
         })
         let ff = model.configuration.feedForwardWidth
-        let gate = model.feedForwardGate(block: last, residualMid: mid, rows: rows.count)
+        let gate = try model.feedForwardGate(block: last, residualMid: mid, rows: rows.count)
         return (0..<rows.count).map { r in gate[r * ff ..< (r + 1) * ff].map { $0 > 0 } }
     }
 
@@ -95,7 +95,7 @@ struct StableRegionProbe {
             let chunk = Array(pairs[first ..< min(pairs.count, first + pairsPerChunk)])
             let rows = chunk.flatMap { a, b in alphas.map { ResumeRow(prompt: a, residual: interpolated(a, b, $0)) } }
             let (prenorm, normed) = try run(rows)
-            let logits = readouts.contains(.kl) ? model.logits(fromNormalized: normed, rows: rows.count) : []
+            let logits = readouts.contains(.kl) ? try model.logits(fromNormalized: normed, rows: rows.count) : []
             for p in chunk.indices {
                 func distances(_ states: [Float]) -> [Double] {
                     let origin = p * s * d
@@ -210,7 +210,7 @@ struct StableRegionProbe {
 
     /// The per-pair sharpness of consecutive pairs (0,1), (1,2), … of `prompts` on `model`: SR-1's
     /// headline numbers, also SR-1's in-run random-init reference and SR-2's per-model values.
-    static func pairSharpness(model: LanguageModel, prompts: [[Int]], steps: Int,
+    static func pairSharpness(model: any ResidualModel, prompts: [[Int]], steps: Int,
                               writeResidual: Int = 1) throws -> PairSharpness {
         let probe = try StableRegionProbe(model: model, prompts: prompts, writeResidual: writeResidual)
         let pairs = (0 ..< prompts.count - 1).map { ($0, $0 + 1) }

@@ -13,14 +13,21 @@ public struct LastPositionStates: Sendable {
 
     public var sampleCount: Int { sequences.count }
     public var blockCount: Int { residual.count - 1 }
+
+    /// States read from elsewhere (e.g. saved files); the caller checks the shapes agree.
+    public init(residual: [Matrix], mid: [Matrix], finalNorm: Matrix, sequences: [[Int]]) {
+        self.residual = residual
+        self.mid = mid
+        self.finalNorm = finalNorm
+        self.sequences = sequences
+    }
 }
 
 extension ClaimContext {
     /// The tokenized sequences of the claim's corpus under its sampling rule, memoized.
     public func sequences(_ rule: SequenceRule) throws -> [[Int]] {
         let sampling = try requireSampling(rule.rawValue)
-        let key = "sequences/\(rule.rawValue)/\(sampling.corpus)/\(sampling.count)/\(sampling.tokens)" + (rule == .windows ? "/\(seed)" : "")
-        return try resources.memoized(key) {
+        return try resources.sequences(try sequenceSetKey(rule)) {
             let text = try resources.corpusText(sampling.corpus)
             let tokenizer = try resources.tokenizer()
             let format = resources.corpusFormat(sampling.corpus)
@@ -41,19 +48,19 @@ extension ClaimContext {
     /// claims sharing a corpus and sampling run the model once.
     public func lastPositionStates(_ rule: SequenceRule) throws -> LastPositionStates {
         let sampling = try requireSampling(rule.rawValue)
-        let key = "states/\(modelTag)/\(rule.rawValue)/\(sampling.corpus)/\(sampling.count)/\(sampling.tokens)" + (rule == .windows ? "/\(seed)" : "")
-        let sequences = try self.sequences(rule)
-        let model = try self.model()
-        let label = "forward passes, \(sampling.corpus) \(rule.rawValue), \(modelTag == "ri" ? "random-init" : "trained") model"
+        let label = "forward passes, \(sampling.corpus) \(rule.rawValue), \(modelRole == .randomInit ? "random-init" : "trained") model"
         let report = progress.map { report in { @Sendable (done: Int, total: Int) in report(label, done, total) } }
-        return try resources.memoized(key) { try LastPositionStates(capturing: sequences, with: model, progress: report) }
+        return try resources.lastPositionStates(try stateSetKey(rule)) {
+            let sequences = try self.sequences(rule)
+            return try LastPositionStates(capturing: sequences, with: try self.model(), progress: report)
+        }
     }
 }
 
 extension LastPositionStates {
     /// Runs `model` on `sequences` and keeps the last position's residual at every index, the
     /// mid-block states and the final norm, in Float64.
-    init(capturing sequences: [[Int]], with model: LanguageModel,
+    init(capturing sequences: [[Int]], with model: any ResidualModel,
          progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil) throws {
         let c = model.configuration
         var hooks = (0...c.blockCount).map(HookPoint.residual)
@@ -76,7 +83,7 @@ extension LastPositionStates {
 }
 
 /// Which of the spec's sampling rules (§0.2) a claim uses.
-public enum SequenceRule: String, Sendable {
+public enum SequenceRule: String, Sendable, Codable, CaseIterable {
     /// TD's WikiText paragraphs.
     case paragraphs
     /// LoT's non-overlapping chunks.

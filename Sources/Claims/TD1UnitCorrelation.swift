@@ -66,6 +66,13 @@ public struct TD1UnitCorrelation: Claim {
         let permutation = nullRNG.permutation(states.sampleCount)
         let derangement = nullRNG.derangement(width)
         let rotation = try Matrix.randomOrthogonal(dimension: width, using: &nullRNG)
+        context.recordDraw("shuffle_permutation", "shuffle null: sample n of layer k+1 is paired with sample π(n) (PCG64 stream 1, first draw)",
+                           stream: 1, indices: permutation)
+        context.recordDraw("cross_unit_derangement", "cross-unit null: unit u of layer k+1 is paired with unit σ(u) (stream 1, second draw)",
+                           stream: 1, indices: derangement)
+        context.resources.record(RecordedDraw(
+            name: "rotated_basis_rotation", summary: "rotated-basis null: layer k+1 seen as y·Qᵀ with this Haar-random Q (stream 1, third draw)",
+            seed: context.seed, stream: 1, values: .reals(shape: [width, width], rotation.storage)))
 
         /// The second state of a pair as the pairing sees it.
         func paired(_ y: Matrix, _ null: Null?) -> Matrix {

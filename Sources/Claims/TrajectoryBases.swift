@@ -291,7 +291,7 @@ extension ClaimContext {
         let sampling = try requireSampling(claim)
         let key = "lot-bases/\(modelTag)/\(sampling.corpus)/\(sampling.count)/\(sampling.tokens)"
         // Refuse before running the model: with N < D the bases cannot span ℝ^D.
-        try TrajectoryBases.requireSpanning(count: sampling.count, width: model().configuration.modelWidth, claim: claim)
+        try TrajectoryBases.requireSpanning(count: sampling.count, width: resources.modelShape(modelRole).modelWidth, claim: claim)
         let states = try lastPositionStates(.chunks)
         let spectra = try chunkSpectra(claim: claim)
         return try resources.memoized(key) {

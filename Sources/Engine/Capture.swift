@@ -63,6 +63,19 @@ public struct ActivationCapture: Sendable {
         values = [Float](repeating: 0, count: offsets.last! * hooks.count * width)
     }
 
+    /// A capture made by another engine: `values` laid out `[row][hook][width]`, prompt `i` owning
+    /// rows `rowOffsets[i] ..< rowOffsets[i + 1]`.
+    public init(hooks: [HookPoint], width: Int, rowOffsets: [Int], values: [Float]) throws {
+        guard let first = rowOffsets.first, first == 0, zip(rowOffsets, rowOffsets.dropFirst()).allSatisfy({ $0 <= $1 }),
+              values.count == rowOffsets.last! * hooks.count * width else {
+            throw EngineError.invalidInput("a capture of \(values.count) values does not fit \(hooks.count) hooks × width \(width) over row offsets ending at \(rowOffsets.last ?? -1)")
+        }
+        self.hooks = hooks
+        self.width = width
+        self.rowOffsets = rowOffsets
+        self.values = values
+    }
+
     public var promptCount: Int { rowOffsets.count - 1 }
     public var rowCount: Int { rowOffsets.last! }
 
@@ -83,9 +96,46 @@ public struct Intervention: Sendable {
     public var residualIndex: Int
     /// Called once per prompt with the prompt index and its rows `[positions][width]`.
     public var edit: @Sendable (_ prompt: Int, _ rows: UnsafeMutableBufferPointer<Float>) -> Void
+    /// The edit as data, for the declarative interventions (nil for an arbitrary closure): what an
+    /// engine in another process receives, since a closure cannot cross a pipe.
+    public private(set) var declared: ResidualEdit?
 
     public init(residualIndex: Int, edit: @escaping @Sendable (Int, UnsafeMutableBufferPointer<Float>) -> Void) {
         self.residualIndex = residualIndex
         self.edit = edit
+        declared = nil
     }
+
+    /// Adds `vector` to the residual `residualIndex` of `prompt` at token `position`.
+    public static func add(_ vector: [Float], prompt: Int, position: Int, residualIndex: Int) -> Intervention {
+        declaring(ResidualEdit(mode: .add, prompt: prompt, position: position, residualIndex: residualIndex, vector: vector))
+    }
+
+    /// Replaces the residual `residualIndex` of `prompt` at token `position` with `vector`.
+    public static func replace(with vector: [Float], prompt: Int, position: Int, residualIndex: Int) -> Intervention {
+        declaring(ResidualEdit(mode: .replace, prompt: prompt, position: position, residualIndex: residualIndex, vector: vector))
+    }
+
+    static func declaring(_ edit: ResidualEdit) -> Intervention {
+        var intervention = Intervention(residualIndex: edit.residualIndex) { prompt, rows in
+            let width = edit.vector.count
+            guard prompt == edit.prompt, (edit.position + 1) * width <= rows.count else { return }
+            for i in 0..<width {
+                let at = edit.position * width + i
+                rows[at] = edit.mode == .add ? rows[at] + edit.vector[i] : edit.vector[i]
+            }
+        }
+        intervention.declared = edit
+        return intervention
+    }
+}
+
+/// A residual edit as data: add to or replace the state at one position of one prompt.
+public struct ResidualEdit: Sendable, Hashable, Codable {
+    public enum Mode: String, Sendable, Hashable, Codable { case add, replace }
+    public var mode: Mode
+    public var prompt: Int
+    public var position: Int
+    public var residualIndex: Int
+    public var vector: [Float]
 }

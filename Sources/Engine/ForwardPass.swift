@@ -6,8 +6,24 @@ import Foundation
 public struct PrefixCache: Sendable {
     /// Prompt `i` owns cache rows `tokenOffsets[i] ..< tokenOffsets[i + 1]`.
     public let tokenOffsets: [Int]
-    /// Per block, `[token][K | V]` with K after RoPE (and Gemma's key norm).
+    /// Per block, `[token][K | V]` with K after RoPE (and Gemma's key norm); empty for a cache
+    /// another engine holds.
     var keyValues: [[Float]]
+    /// How another engine (a worker process) finds the cache it holds; nil for this engine's own.
+    public let externalHandle: (any Sendable)?
+
+    init(tokenOffsets: [Int], keyValues: [[Float]]) {
+        self.tokenOffsets = tokenOffsets
+        self.keyValues = keyValues
+        externalHandle = nil
+    }
+
+    /// A cache held by another ``ResidualModel`` implementation, known here only by its handle.
+    public init(tokenOffsets: [Int], externalHandle: any Sendable) {
+        self.tokenOffsets = tokenOffsets
+        keyValues = []
+        self.externalHandle = externalHandle
+    }
 
     public var promptCount: Int { tokenOffsets.count - 1 }
     public func tokenCount(prompt: Int) -> Int { tokenOffsets[prompt + 1] - tokenOffsets[prompt] }

@@ -35,6 +35,9 @@ extension LanguageModel {
         throws -> [Float] {
         let c = configuration
         let d = c.modelWidth
+        guard cache.externalHandle == nil, cache.keyValues.count == c.blockCount else {
+            throw EngineError.invalidInput("this prefix cache was not made by this engine's prefill")
+        }
         guard (0...c.blockCount).contains(start) else {
             throw EngineError.invalidInput("resume residual \(start) outside 0...\(c.blockCount)")
         }

@@ -14,9 +14,15 @@ public enum Verdict: String, Codable, Sendable, CaseIterable {
     case informational
     /// The check could not be computed (bad input, numerical failure).
     case error
+    /// Not a verdict: the check runs a model (an intervention, a resume, a readout) and the run had
+    /// recorded states only (`rbench run --states`). Nothing was computed and nothing failed.
+    case needsEngine = "needs_engine"
 
     /// Supported and refuted: the verdicts a baseline may hold a run to.
     public var isDecisive: Bool { self == .supported || self == .refuted }
+
+    /// Whether the check was computed at all (everything but ``needsEngine``).
+    public var wasComputed: Bool { self != .needsEngine }
 }
 
 /// How a statistic is compared with its threshold.

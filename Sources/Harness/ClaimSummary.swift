@@ -99,6 +99,7 @@ public struct ClaimSummary: Sendable {
             case .inconclusive: verdict = "❔ " + Self.verdictText(row)
             case .informational: verdict = "ℹ️ informational"
             case .error: verdict = "💥 error"
+            case .needsEngine: verdict = "⏭️ needs an engine"
             }
             let controls = row.controls.isEmpty ? "—" : row.controls.map { Self.controlText($0, markdown: true) }.joined(separator: "<br>")
             text += "| \(row.claim) | \(verdict) | \(Self.keyText(row).replacingOccurrences(of: "|", with: "\\|")) | \(controls) | \(String(format: "%.1f s", row.seconds)) |\n"

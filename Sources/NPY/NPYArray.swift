@@ -99,6 +99,43 @@ public struct NPYArray: Sendable, Equatable {
         self.init(shape: shape, element: element, values: values)
     }
 
+    /// The shape and element type a `.npy` file declares, read from its header alone; checks the
+    /// file holds exactly the bytes they need. Throws ``NPYError`` naming the file.
+    public static func header(of url: URL) throws -> (shape: [Int], element: NPYElement) {
+        let file = url.path
+        func fail(_ reason: String) -> NPYError { NPYError(file: file, reason: reason) }
+        guard let handle = FileHandle(forReadingAtPath: file) else { throw fail("cannot be opened (missing, or no permission)") }
+        defer { try? handle.close() }
+        let prefix = (try? handle.read(upToCount: 12)) ?? Data()
+        guard prefix.count >= 10, prefix.prefix(6) == Data([0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]) else {
+            throw fail("missing the \\x93NUMPY magic")
+        }
+        let major = prefix[prefix.startIndex + 6]
+        let headerStart = major == 1 ? 10 : 12
+        guard major >= 1, major <= 3, prefix.count >= headerStart else { throw fail("unsupported format version \(major)") }
+        let b = Array(prefix)
+        let headerLength = major == 1 ? Int(b[8]) | Int(b[9]) << 8 : Int(b[8]) | Int(b[9]) << 8 | Int(b[10]) << 16 | Int(b[11]) << 24
+        guard headerLength < 1 << 20 else { throw fail("header length \(headerLength) is implausible") }
+        try? handle.seek(toOffset: UInt64(headerStart))
+        guard let headerData = try? handle.read(upToCount: headerLength), headerData.count == headerLength,
+              let header = String(data: headerData, encoding: .utf8) else { throw fail("truncated or non-text header") }
+        guard let descr = field("descr", in: header), let element = NPYElement(rawValue: descr) else {
+            throw fail("unsupported dtype in header \(header)")
+        }
+        guard field("fortran_order", in: header) == "False" else { throw fail("Fortran order is not supported") }
+        guard let shapeText = shapeText(in: header) else { throw fail("no shape in header") }
+        let shape = shapeText.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.intValue ?? -1
+        let (count, overflow) = shape.reduce((1, false)) { acc, n in
+            let (product, o) = acc.0.multipliedReportingOverflow(by: max(n, 0))
+            return (product, acc.1 || o || n < 0)
+        }
+        guard !overflow, size - headerStart - headerLength == count * element.size else {
+            throw fail("shape \(shape) needs \(count * element.size) bytes of data, the file has \(size - headerStart - headerLength)")
+        }
+        return (shape, element)
+    }
+
     /// The file's bytes (format version 1.0, header padded to a multiple of 64).
     public func encoded() -> Data {
         let shapeText = shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"

@@ -26,11 +26,14 @@ public struct EnvironmentInfo: Codable, Sendable, Equatable {
     /// Recorded, not part of the determinism class: both residencies compute the same bits
     /// (the engine's reference tests compare them bit for bit). `nil` in runs made before it was recorded.
     public var weightResidency: String?
+    /// The engine that ran the models when it is not this build's own (nil: the native CPU engine,
+    /// as in every run made before engines were recorded). Part of the determinism class when set.
+    public var engine: EngineRecord?
 
     public init(hostname: String, osName: String, kernel: String, cpuModel: String, cpuArch: String,
                 isaFeatures: [String], coresOnline: Int, threads: Int, memoryBytes: UInt64, swiftVersion: String,
                 buildConfig: String, blasConfig: String, blasCoreType: String, batchSize: Int,
-                weightResidency: String? = nil) {
+                weightResidency: String? = nil, engine: EngineRecord? = nil) {
         self.hostname = hostname
         self.osName = osName
         self.kernel = kernel
@@ -46,12 +49,13 @@ public struct EnvironmentInfo: Codable, Sendable, Equatable {
         self.blasCoreType = blasCoreType
         self.batchSize = batchSize
         self.weightResidency = weightResidency
+        self.engine = engine
     }
 
     /// Describes this machine; the caller supplies what only the engine knows.
     public static func current(threads: Int, blasConfig: String, blasCoreType: String, batchSize: Int,
                                buildConfig: String = EnvironmentInfo.compiledBuildConfig,
-                               weightResidency: String? = nil) -> EnvironmentInfo {
+                               weightResidency: String? = nil, engine: EngineRecord? = nil) -> EnvironmentInfo {
         let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
         let (model, flags) = parseCPUInfo(cpuinfo)
         var uts = utsname()
@@ -65,7 +69,7 @@ public struct EnvironmentInfo: Codable, Sendable, Equatable {
             cpuModel: model, cpuArch: field(uts.machine), isaFeatures: flags,
             coresOnline: info.activeProcessorCount, threads: threads, memoryBytes: info.physicalMemory,
             swiftVersion: compilerVersion, buildConfig: buildConfig, blasConfig: blasConfig,
-            blasCoreType: blasCoreType, batchSize: batchSize, weightResidency: weightResidency)
+            blasCoreType: blasCoreType, batchSize: batchSize, weightResidency: weightResidency, engine: engine)
     }
 
     /// The ISA flags that pick different numeric kernels; others (e.g. `pni`) only add noise.
@@ -115,11 +119,14 @@ public struct EnvironmentInfo: Codable, Sendable, Equatable {
 
     /// The fields that can change numerics, in canonical form.
     public var determinismFields: [String: String] {
-        [
+        var fields = [
             "cpu_arch": cpuArch, "isa_features": isaFeatures.joined(separator: ","), "threads": String(threads),
             "swift_version": swiftVersion, "build_config": buildConfig, "blas_config": blasConfig,
             "blas_core_type": blasCoreType, "batch_size": String(batchSize),
         ]
+        // Only another engine adds a field, so the native engine's classes (and baselines) keep their names.
+        if let engine { fields["engine"] = engine.determinismKey }
+        return fields
     }
 
     /// 16 hex digits naming the numeric-equivalence class; baseline files are keyed by it.
@@ -132,6 +139,34 @@ public struct EnvironmentInfo: Codable, Sendable, Equatable {
         let data = (try? encoder.encode(self)) ?? Data()
         return SHA256.hex(Array(data))
     }
+}
+
+/// The engine a run used when it is not the native one: name, version, device and dtype, as the
+/// engine reports them.
+public struct EngineRecord: Codable, Sendable, Equatable {
+    /// e.g. `transformers`.
+    public var name: String
+    /// The engine's own versions, e.g. `transformers 5.24.0, torch 2.13.0+cpu`.
+    public var version: String
+    /// e.g. `cpu`, `cuda:0`.
+    public var device: String
+    /// e.g. `float32`.
+    public var dtype: String
+    /// The worker protocol version.
+    public var protocolVersion: Int
+
+    public init(name: String, version: String, device: String, dtype: String, protocolVersion: Int) {
+        self.name = name
+        self.version = version
+        self.device = device
+        self.dtype = dtype
+        self.protocolVersion = protocolVersion
+    }
+
+    /// `transformers 5.24.0, torch 2.13.0+cpu on cpu, float32`.
+    public var summary: String { "\(name) (\(version)) on \(device), \(dtype)" }
+
+    var determinismKey: String { "\(name)|\(version)|\(device)|\(dtype)" }
 }
 
 /// Minimal canonical JSON for hashing string maps (sorted keys, no whitespace).

@@ -46,7 +46,7 @@ public enum ExitCodes {
         case .stale: baseline
         case .missing: strict ? baseline : success
         case .inconclusive: strict ? inconclusive : success
-        case .pass, .improve, .acknowledged: success
+        case .pass, .improve, .acknowledged, .skipped: success
         }
     }
 }

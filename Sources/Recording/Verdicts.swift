@@ -4,6 +4,9 @@ import Foundation
 /// What a comparison concluded about one metric (recording.md §4–5).
 public enum VerdictOutcome: String, Codable, Sendable, CaseIterable {
     case regress, changed, stale, missing, inconclusive, improve, acknowledged, pass
+    /// The check was not computed because the run had states and no engine (``Verdict/needsEngine``):
+    /// neither a finding nor a pass, and its baseline lines are not expected in the run.
+    case skipped
 
     /// Worst first, for tables.
     public var severity: Int { Self.allCases.firstIndex(of: self)! }
@@ -224,7 +227,8 @@ public enum Comparator {
             }
         }
         if let baseline, staleReasons.isEmpty {
-            let erroredChecks = Set(run.results.filter { $0.verdict == .error }.map(\.check))
+            // An errored check has no metrics to compare, and one that needed an engine computed none.
+            let erroredChecks = Set(run.results.filter { $0.verdict == .error || $0.verdict == .needsEngine }.map(\.check))
             let presentCriteria = Set(run.results.flatMap { result in result.criteria.map { result.check + "\u{0}" + $0.name } })
             for entry in baseline.file.criteria where !presentCriteria.contains(entry.check + "\u{0}" + entry.name)
                 && !erroredChecks.contains(entry.check) {
@@ -296,6 +300,12 @@ public enum Comparator {
                                     detail: result.verdict.rawValue, method: "verdict")
         let undecided = result.criteria.filter { $0.outcome == .undecided }.map(\.name)
         let undecidedText = undecided.isEmpty ? "" : "; undecided: \(undecided.joined(separator: ", "))"
+        if result.verdict == .needsEngine {
+            verdict.outcome = .skipped
+            verdict.reason = "NEEDS_ENGINE"
+            verdict.detail = result.notes.first ?? "the check runs a model and this run had recorded states only"
+            return verdict
+        }
         if result.verdict == .error {
             verdict.outcome = .regress
             verdict.reason = "CLAIM_ERROR"

@@ -115,7 +115,8 @@ extension Bench {
     /// The suite's wall time, split per check and phase, against sgemm and the prefill rate measured in the same run.
     private func measureSuite(_ name: String) throws {
         let invocation = SuiteInvocation(suite: name, model: model, modelsDir: modelsDir, corpora: corpora, weights: weights)
-        let parsed = try invocation.load()
+        let prepared = try invocation.load()
+        let parsed = prepared.suite
         BLAS.setThreadCount(threads)
         let sgemmBefore = measureSGEMMGigaflops()
         // The engine's prefill rate on the suite's model, all residual states captured (as the claims capture them).
@@ -137,7 +138,7 @@ extension Bench {
         defer { try? FileManager.default.removeItem(at: scratch) }
         let store = try ResultStore(path: scratch.appendingPathComponent("bench.sqlite").path, access: .readWrite)
         let start = ContinuousClock.now
-        let report = try invocation.run(parsed, store: store, runsDirectory: scratch.appendingPathComponent("runs"),
+        let report = try invocation.run(prepared, store: store, runsDirectory: scratch.appendingPathComponent("runs"),
                                         baselinesDirectory: scratch.appendingPathComponent("Baselines"), strict: false,
                                         reporter: ProgressReporter.automatic(quiet: json))
         let wall = seconds(ContinuousClock.now - start)

@@ -24,6 +24,12 @@ struct RunCommand: ParsableCommand {
           rbench run --suite paper --markdown results/summary.md
           rbench run --suite new-model --model my.gguf      # validate the claims on another GGUF
           rbench run --suite /tmp/mine.yaml --db /tmp/mine.sqlite --json --quiet > verdicts.json
+          rbench run --suite smoke --save-states /tmp/states   # .npy + manifest.json of every state a check read
+          rbench run --suite smoke --states /tmp/states        # capture-only checks from those files, no model
+
+        --states runs the checks that only read last-position states (TD-1…TD-6, LoT-1, LoT-3…) from a \
+        states folder written by --save-states or by another tool in that format (docs/states.md); checks \
+        that run a model come out "needs an engine", neither an error nor a verdict.
 
         \(ExitCodes.help)
         """)
@@ -52,10 +58,35 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Where the block matrices live: auto (dense up to 1 GiB of Float32 matrices), dense or quantized. Same bits either way.")
     var weights = "auto"
 
+    @Option(help: "The engine that runs the models: native (this build's) or transformers (HF transformers in a worker; `make engines` builds its venv).")
+    var engine = "native"
+
+    @Option(help: "With --engine transformers: the torch device (default: cuda when present, else cpu).")
+    var device: String?
+
+    @Option(help: "Write every state each check × subject read (.npy, TransformerLens hook names, manifest.json) to this new folder.")
+    var saveStates: String?
+
+    @Flag(help: "With --save-states: also one .safetensors file per state set.")
+    var safetensors = false
+
+    @Option(help: "Read the states from this folder (written by --save-states or another tool) instead of running the model.")
+    var states: String?
+
     func validate() throws {
         guard ResidencyPolicy(name: weights) != nil else {
             throw ValidationError("--weights must be auto, dense or quantized, not '\(weights)'.")
         }
+        if states != nil, saveStates != nil {
+            throw ValidationError("--states reads recorded states and --save-states writes the states a model run makes: give one of them.")
+        }
+        guard ["native", "transformers"].contains(engine) else {
+            throw ValidationError("--engine must be native or transformers, not '\(engine)'.")
+        }
+        if engine != "native", states != nil { throw ValidationError("--states runs no engine; drop --engine.") }
+        if device != nil, engine == "native" { throw ValidationError("--device is for --engine transformers.") }
+        if safetensors, saveStates == nil { throw ValidationError("--safetensors needs --save-states DIR.") }
+        if states != nil, model != nil { throw ValidationError("--states replaces the model; --model has nothing to do with it.") }
     }
 
     @OptionGroup var store: StoreOptions
@@ -65,10 +96,13 @@ struct RunCommand: ParsableCommand {
         var code: Int32 = 0
         let reporter = ProgressReporter.automatic(quiet: quiet)
         try withExitCodes {
-            let invocation = SuiteInvocation(suite: suite, model: model, modelsDir: modelsDir, corpora: corpora, weights: weights)
-            let parsed = try invocation.load()
+            let invocation = SuiteInvocation(suite: suite, model: model, modelsDir: modelsDir, corpora: corpora, weights: weights,
+                                             engine: engine, device: device, states: states, saveStates: saveStates,
+                                             safetensors: safetensors)
+            let prepared = try invocation.load()
+            let parsed = prepared.suite
             let results = try store.openStore()
-            let report = try invocation.run(parsed, store: results, runsDirectory: store.runsDirectory,
+            let report = try invocation.run(prepared, store: results, runsDirectory: store.runsDirectory,
                                             baselinesDirectory: store.baselinesURL, strict: strict, reporter: reporter)
             try output.emit(run: report.run, verdicts: report.verdicts, exitCode: report.exitCode, regime: report.regime)
             if !output.json {

@@ -110,6 +110,7 @@ struct ReportPage {
             case .informational: kind = "info"
             case .inconclusive: kind = expected == .inconclusive ? "good" : "warn"
             case .error: kind = "bad"
+            case .needsEngine: kind = "info"
             }
         }
         return badge(verdict.rawValue, kind)

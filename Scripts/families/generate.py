@@ -284,7 +284,9 @@ def main(selected):
         np.save(folder / "residuals.npy", pad(residuals, 1))
         np.save(folder / "final_norm.npy", pad(norms, 0))
         np.save(folder / "logits.npy", pad(logits, 0))
-        meta = dict(family=family, tokens=prompts, transformers=transformers.__version__,
+        # The format of shared/reference's tokens.json (so `rbench trace --tokens` reads it), plus provenance.
+        meta = dict(family=family, prompts=[f"random ids ({len(p)} tokens)" for p in prompts], tokens=prompts,
+                    add_bos=False, transformers=transformers.__version__,
                     torch=torch.__version__, gguf=gguf.__version__ if hasattr(gguf, "__version__") else "see requirements.txt")
         (folder / "tokens.json").write_text(json.dumps(meta, indent=1) + "\n")
         print(f"{family}: {os.path.getsize(path)} bytes, logits |max| {max(abs(l).max() for l in logits):.2f}")

@@ -107,8 +107,14 @@ extension ModelConfiguration {
         guard let family = ArchitectureFamily.named(archName) else {
             throw EngineError.unsupportedArchitecture(file: file, name: archName)
         }
-        if family.residual == .parallel {
-            throw EngineError.unsupportedFeature(file: file, feature: "parallel residual (\(archName))")
+        var parallel = family.residual == .parallel
+        if let marker = family.parallelResidualWithout {
+            parallel = parallel || !gguf.tensors.contains { $0.name == "blk.0.\(marker).weight" }
+        }
+        if parallel {
+            throw EngineError.unsupportedFeature(
+                file: file, feature: "the parallel residual (\(archName)"
+                    + (family.parallelResidualWithout.map { ": the file has no blk.0.\($0).weight" } ?? "") + ")")
         }
         let p = archName + "."
         try Self.checkStoredSettings(of: gguf, prefix: p, epsilonKey: family.epsilonKey)

@@ -59,6 +59,33 @@ struct FamilyFixtureTests {
         }
     }
 
+    @Test("every known family has a fixture and is found by name; others are refused, naming what is supported")
+    func registry() throws {
+        #expect(Set(Self.families) == Set(ArchitectureFamily.known.map(\.architecture.rawValue)))
+        for family in ArchitectureFamily.known {
+            #expect(ArchitectureFamily.named(family.architecture.rawValue) == family)
+            #expect(FileManager.default.fileExists(atPath: Fixtures.family(family.architecture.rawValue, "model.gguf").path))
+            #expect(!family.features.isEmpty)
+        }
+        #expect(ArchitectureFamily.named("mamba") == nil)
+        let message = EngineError.unsupportedArchitecture(file: "m.gguf", name: "mamba").description
+        #expect(message.contains("gpt2") && message.contains("stablelm") && message.contains("m.gguf"))
+    }
+
+    @Test("a family feature the engine does not run is refused before any work, naming it")
+    func unsupportedFeature() throws {
+        // A StableLM file without ffn_norm asks for the parallel residual (StableLM 2 12B).
+        let spec = TinyModelSpec(architecture: "stablelm")
+        let tensors = TinyModelFixture.tensors(for: spec).filter { !$0.name.hasSuffix("ffn_norm.weight") }
+        let url = try TinyModelFixture.write(spec, tensors: tensors, named: "parallel.gguf")
+        let error = #expect(throws: EngineError.self) { try LanguageModel(contentsOf: url) }
+        guard case .unsupportedFeature(let file, let feature)? = error else {
+            Issue.record("expected unsupportedFeature, got \(String(describing: error))")
+            return
+        }
+        #expect(file == "parallel.gguf" && feature.contains("parallel residual") && feature.contains("blk.0.ffn_norm.weight"))
+    }
+
     @Test("residuals at every layer and position match transformers within 1e-4 rms relative", arguments: families)
     func residuals(family: String) throws {
         let fixture = try Fixture(family)

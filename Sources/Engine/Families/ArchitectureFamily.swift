@@ -13,6 +13,9 @@ public struct ArchitectureFamily: Sendable, Hashable {
     /// Whether each sublayer's output is normalized again before it is added (Gemma's sandwich).
     public var placement: NormPlacement = .pre
     public var residual: ResidualWiring = .sequential
+    /// A block tensor (e.g. `ffn_norm`) whose absence means the file wants a parallel residual
+    /// (llama.cpp's and transformers' reading of StableLM 2 12B), which this engine refuses.
+    public var parallelResidualWithout: String? = nil
     /// Q, K and V as three tensors (fused into one matrix at load) or one `attn_qkv` tensor.
     public var queryKeyValue: TensorLayout = .separate
     public var feedForward: FeedForwardKind = .gated(.separate)
@@ -178,7 +181,7 @@ extension ArchitectureFamily {
         case .rotary(let pairing): out.append(pairing == .adjacent ? "RoPE adjacent pairs" : "RoPE halves")
         case .learned: out.append("learned positions")
         }
-        if case .rotary = positions, allowsPartialRotary { out.append("partial rotary") }
+        if case .rotary = positions, allowsPartialRotary { out.append("partial rotary allowed") }
         if queryKeyNorm { out.append("QK-norm") }
         if softCapping { out.append("soft-capping") }
         if case .pattern(let period, _) = slidingWindow { out.append("sliding window (period \(period))") }

@@ -6,6 +6,8 @@ public enum EngineError: Error, CustomStringConvertible, Equatable {
     /// contradicts the tensors of the file.
     case invalidSetting(file: String, key: String, value: String, problem: String)
     case shapeMismatch(file: String, tensor: String, expected: [Int], found: [Int])
+    /// The family is known but this model uses a feature of it the engine does not run.
+    case unsupportedFeature(file: String, feature: String)
     case invalidInput(String)
 
     public var description: String {
@@ -13,6 +15,8 @@ public enum EngineError: Error, CustomStringConvertible, Equatable {
         case .unsupportedArchitecture(let file, let name):
             return "\(file): architecture '\(name)' is not supported (supported: "
                 + Architecture.allCases.map(\.rawValue).joined(separator: ", ") + ")"
+        case .unsupportedFeature(let file, let feature):
+            return "\(file): this engine does not run \(feature); convert a model without it or add it to the family's block"
         case .invalidConfiguration(let file, let reason):
             return "\(file): inconsistent model configuration: \(reason)"
         case .invalidSetting(let file, let key, let value, let problem):

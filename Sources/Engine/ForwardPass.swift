@@ -43,7 +43,7 @@ final class Workspace {
 
     init(rows: Int, configuration c: ModelConfiguration, scratchElements: Int) {
         scratch = scratchElements > 0 ? DequantizationScratch(capacity: scratchElements) : nil
-        let sizes = [c.modelWidth, c.fusedQKVWidth, c.queryWidth, c.modelWidth, 2 * c.feedForwardWidth,
+        let sizes = [c.modelWidth, c.fusedQKVWidth, c.queryWidth, c.modelWidth, c.feedForwardProjectionWidth,
                      c.feedForwardWidth].map { $0 * rows }
         let total = sizes.reduce(0, +)
         // Left uninitialized: every buffer is written (by a kernel or a beta-0 GEMM) before it is read.
@@ -148,8 +148,8 @@ extension LanguageModel {
         }
         let x = UnsafeMutablePointer<Float>.allocate(capacity: rows * d)
         defer { x.deallocate() }
-        let scale = c.traits.embeddingScale
-        weights.tokenEmbedding.gather(tokens, scale: scale, into: x, workers: workers)
+        weights.tokenEmbedding.gather(tokens, scale: c.embeddingScale, into: x, workers: workers)
+        addPositionEmbedding(x, positions: positions)
         let workspace = Workspace(rows: rows, configuration: c, scratchElements: weights.scratchElements)
 
         // Attention work items are (prompt, head) pairs, costing ~t² each, dealt out by cost.
@@ -218,16 +218,14 @@ extension LanguageModel {
             // The final norm only for the kept rows.
             let hookCount = capture.hooks.count
             let rowOffsets = capture.rowOffsets
-            weights.outputNorm.withUnsafeBufferPointer { gain in
-                capture.values.withUnsafeMutableBufferPointer { out in
-                    for (k, p) in range.enumerated() {
-                        let length = prompts[p].count
-                        let firstKept = plan.positions == .last ? length - 1 : 0
-                        for j in firstKept..<length {
-                            let row = rowOffsets[p] + (j - firstKept)
-                            rmsNorm(x + (starts[k] + j) * d, out.baseAddress! + (row * hookCount + h) * d, rows: 1,
-                                    width: d, weight: gain.baseAddress!, epsilon: c.normEpsilon)
-                        }
+            capture.values.withUnsafeMutableBufferPointer { out in
+                for (k, p) in range.enumerated() {
+                    let length = prompts[p].count
+                    let firstKept = plan.positions == .last ? length - 1 : 0
+                    for j in firstKept..<length {
+                        let row = rowOffsets[p] + (j - firstKept)
+                        applyNorm(c.family.norm, weights.outputNorm, x + (starts[k] + j) * d,
+                                  out.baseAddress! + (row * hookCount + h) * d, rows: 1, width: d, epsilon: c.normEpsilon)
                     }
                 }
             }
@@ -243,19 +241,18 @@ extension LanguageModel {
                       rope: RoPETable, workers: Int, pausesAfterAttention: Bool = false, afterAttention: () -> Void = {},
                       attend: (_ worker: Int, _ workers: Int) -> Void) {
         let c = configuration
+        let family = c.family
         let d = c.modelWidth, ff = c.feedForwardWidth, qkvw = c.fusedQKVWidth, qw = c.queryWidth
+        let ffp = c.feedForwardProjectionWidth
         let block = weights.blocks[b]
         let matrices = block.resolveMatrices(scratch: w.scratch, workers: workers)
-        let postNorms = c.traits.normalizesSublayerOutputs
 
         // Phase 1, by rows: norm, Q|K|V projection, query/key norms, RoPE.
         forEachWorker(workers) { worker in
             let share = share(of: rows, worker: worker, workers: workers)
             guard !share.isEmpty else { return }
             let r0 = share.lowerBound, m = share.count
-            block.attentionNorm.withUnsafeBufferPointer {
-                rmsNorm(x + r0 * d, w.normed + r0 * d, rows: m, width: d, weight: $0.baseAddress!, epsilon: c.normEpsilon)
-            }
+            applyNorm(family.norm, block.attentionNorm, x + r0 * d, w.normed + r0 * d, rows: m, width: d, epsilon: c.normEpsilon)
             gemmTransposedB(m: m, n: qkvw, k: d, a: w.normed + r0 * d, lda: d,
                             b: matrices.qkv, ldb: d, c: w.qkv + r0 * qkvw, ldc: qkvw)
             if !block.qkvBias.isEmpty {
@@ -264,7 +261,7 @@ extension LanguageModel {
                 }
             }
             let q = w.qkv + r0 * qkvw, k = q + qw
-            if c.traits.normalizesQueriesAndKeys {
+            if family.queryKeyNorm {
                 block.queryNorm.withUnsafeBufferPointer {
                     headNorm(q, rows: m, rowStride: qkvw, heads: c.headCount, headWidth: c.headWidth,
                              weight: $0.baseAddress!, epsilon: c.normEpsilon)
@@ -274,16 +271,17 @@ extension LanguageModel {
                              weight: $0.baseAddress!, epsilon: c.normEpsilon)
                 }
             }
-            rope.cos.withUnsafeBufferPointer { cosTable in
-                rope.sin.withUnsafeBufferPointer { sinTable in
-                    for r in 0..<m {
-                        applyRoPE(q + r * qkvw, heads: c.headCount, headWidth: c.headWidth, position: positions[r0 + r],
-                                  table: cosTable.baseAddress!, sinTable: sinTable.baseAddress!,
-                                  pairs: rope.pairs, pairing: c.traits.ropePairing)
-                        applyRoPE(k + r * qkvw, heads: c.keyValueHeadCount, headWidth: c.headWidth,
-                                  position: positions[r0 + r], table: cosTable.baseAddress!,
-                                  sinTable: sinTable.baseAddress!, pairs: rope.pairs,
-                                  pairing: c.traits.ropePairing)
+            if case .rotary(let pairing) = family.positions {
+                rope.cos.withUnsafeBufferPointer { cosTable in
+                    rope.sin.withUnsafeBufferPointer { sinTable in
+                        for r in 0..<m {
+                            applyRoPE(q + r * qkvw, heads: c.headCount, headWidth: c.headWidth, position: positions[r0 + r],
+                                      table: cosTable.baseAddress!, sinTable: sinTable.baseAddress!,
+                                      pairs: rope.pairs, pairing: pairing)
+                            applyRoPE(k + r * qkvw, heads: c.keyValueHeadCount, headWidth: c.headWidth,
+                                      position: positions[r0 + r], table: cosTable.baseAddress!,
+                                      sinTable: sinTable.baseAddress!, pairs: rope.pairs, pairing: pairing)
+                        }
                     }
                 }
             }
@@ -293,36 +291,46 @@ extension LanguageModel {
         forEachWorker(workers) { worker in attend(worker, workers) }
 
         // Phase 3, by rows: output projection and residual add, then the feed-forward sublayer.
-        /// x += input·Wᵀ (one GEMM into the residual), or x += postNorm(input·Wᵀ) when the
-        /// architecture normalizes sublayer outputs (Gemma 3).
+        /// x += input·Wᵀ + bias (one GEMM into the residual), or x += postNorm(input·Wᵀ + bias)
+        /// when the family normalizes sublayer outputs (Gemma's sandwich).
         func addSublayerOutput(_ input: UnsafeMutablePointer<Float>, width k: Int, weight: UnsafePointer<Float>,
-                               postNorm: [Float], _ r0: Int, _ m: Int) {
-            if postNorms {
+                               bias: [Float], postNorm: NormWeights?, _ r0: Int, _ m: Int) {
+            if let postNorm {
                 gemmTransposedB(m: m, n: d, k: k, a: input + r0 * k, lda: k,
                                 b: weight, ldb: k, c: w.projected + r0 * d, ldc: d)
+                if !bias.isEmpty {
+                    bias.withUnsafeBufferPointer { addRowBias(w.projected + r0 * d, rows: m, width: d, bias: $0.baseAddress!) }
+                }
+                applyNorm(family.norm, postNorm, w.projected + r0 * d, w.projected + r0 * d, rows: m, width: d,
+                          epsilon: c.normEpsilon)
+                addInPlace(x + r0 * d, w.projected + r0 * d, count: m * d)
             } else {
                 gemmTransposedB(m: m, n: d, k: k, a: input + r0 * k, lda: k,
                                 b: weight, ldb: k, beta: 1, c: x + r0 * d, ldc: d)
-            }
-            if postNorms {
-                postNorm.withUnsafeBufferPointer {
-                    addNormalized(x + r0 * d, w.projected + r0 * d, rows: m, width: d, weight: $0.baseAddress!,
-                                  epsilon: c.normEpsilon)
+                if !bias.isEmpty {
+                    bias.withUnsafeBufferPointer { addRowBias(x + r0 * d, rows: m, width: d, bias: $0.baseAddress!) }
                 }
             }
         }
         func attentionUpdate(_ r0: Int, _ m: Int) {
-            addSublayerOutput(w.attention, width: qw, weight: matrices.attentionOutput, postNorm: block.postAttentionNorm, r0, m)
+            addSublayerOutput(w.attention, width: qw, weight: matrices.attentionOutput, bias: block.attentionOutputBias,
+                              postNorm: block.postAttentionNorm, r0, m)
         }
         func feedForwardUpdate(_ r0: Int, _ m: Int) {
-            block.feedForwardNorm.withUnsafeBufferPointer {
-                rmsNorm(x + r0 * d, w.normed + r0 * d, rows: m, width: d, weight: $0.baseAddress!, epsilon: c.normEpsilon)
+            applyNorm(family.norm, block.feedForwardNorm, x + r0 * d, w.normed + r0 * d, rows: m, width: d, epsilon: c.normEpsilon)
+            gemmTransposedB(m: m, n: ffp, k: d, a: w.normed + r0 * d, lda: d,
+                            b: matrices.gateUp, ldb: d, c: w.gateUp + r0 * ffp, ldc: ffp)
+            if !block.gateUpBias.isEmpty {
+                block.gateUpBias.withUnsafeBufferPointer { addRowBias(w.gateUp + r0 * ffp, rows: m, width: ffp, bias: $0.baseAddress!) }
             }
-            gemmTransposedB(m: m, n: 2 * ff, k: d, a: w.normed + r0 * d, lda: d,
-                            b: matrices.gateUp, ldb: d, c: w.gateUp + r0 * 2 * ff, ldc: 2 * ff)
-            gatedActivation(w.gateUp + r0 * 2 * ff, w.activated + r0 * ff, rows: m, width: ff,
-                            activation: c.traits.activation)
-            addSublayerOutput(w.activated, width: ff, weight: matrices.down, postNorm: block.postFeedForwardNorm, r0, m)
+            switch family.feedForward {
+            case .gated:
+                gatedActivation(w.gateUp + r0 * ffp, w.activated + r0 * ff, rows: m, width: ff, activation: family.activation)
+            case .plain:
+                activate(w.gateUp + r0 * ffp, w.activated + r0 * ff, count: m * ff, activation: family.activation)
+            }
+            addSublayerOutput(w.activated, width: ff, weight: matrices.down, bias: block.downBias,
+                              postNorm: block.postFeedForwardNorm, r0, m)
         }
         if pausesAfterAttention {
             forEachWorker(workers) { worker in
@@ -364,12 +372,26 @@ extension LanguageModel {
             for i in 0..<t {
                 let row = s + i * t
                 let first = window.map { max(0, i - $0 + 1) } ?? 0
+                if let cap = c.attentionSoftCap { softCap(row + first, count: i + 1 - first, cap: cap) }
                 for j in 0..<first { row[j] = 0 }
                 softmax(row + first, count: i + 1 - first)
                 for j in (i + 1)..<max(i + 1, t) { row[j] = 0 }
             }
             gemm(m: t, n: hd, k: t, a: s, lda: t, b: value, ldb: qkvw,
                  c: out + starts[k] * c.queryWidth + h * hd, ldc: c.queryWidth)
+        }
+    }
+}
+
+extension LanguageModel {
+    /// Adds the learned position rows (GPT-2) to `x`, one per row at `positions[r]`.
+    func addPositionEmbedding(_ x: UnsafeMutablePointer<Float>, positions: [Int]) {
+        guard let table = weights.positionEmbedding else { return }
+        let d = configuration.modelWidth
+        table.withUnsafeBufferPointer { rows in
+            for (r, position) in positions.enumerated() {
+                addInPlace(x + r * d, rows.baseAddress! + position * d, count: d)
+            }
         }
     }
 }
@@ -381,6 +403,7 @@ struct RoPETables {
     init(configuration c: ModelConfiguration, positions: Int) {
         tables = [:]
         for layout in c.layouts where tables[layout.ropeBase] == nil {
+            // Learned-position families have no rotary dimensions; their table is empty and unused.
             tables[layout.ropeBase] = RoPETable(positions: positions, dimensions: c.ropeDimensions, base: layout.ropeBase)
         }
     }

@@ -58,8 +58,9 @@ public final class LanguageModel: Sendable {
     /// A model of the same architecture with weights drawn by `fill` (see the order below)
     /// and every norm gain 1, tied unembedding: the random-init control.
     ///
-    /// `fill` receives each matrix once, row-major, in this order: token embedding, then per
-    /// block Q, K, V, attention output, gate, up, down. A portable seeded generator makes the
+    /// `fill` receives each matrix once, row-major, in this order: token embedding, the learned
+    /// positions (only for families that have them), then per block Q, K, V, attention output,
+    /// gate (only for gated feed-forwards), up, down. A portable seeded generator makes the
     /// model reproduce bit for bit on any machine.
     ///
     /// The configuration is validated first (``ModelConfiguration/validate(source:)``, errors
@@ -89,6 +90,10 @@ public final class LanguageModel: Sendable {
                 throw EngineError.invalidInput(
                     "prompt \(i) has token id \(bad), outside the vocabulary 0..<\(configuration.vocabularySize)")
             }
+            if let table = weights.positionEmbedding, prompt.count > table.count / configuration.modelWidth {
+                throw EngineError.invalidInput(
+                    "prompt \(i) has \(prompt.count) tokens, more than the \(table.count / configuration.modelWidth) learned positions")
+            }
         }
     }
 }
@@ -100,7 +105,7 @@ extension LanguageModel {
         let c = configuration
         let d = Double(c.modelWidth)
         let linear = d * Double(c.fusedQKVWidth) + Double(c.queryWidth) * d
-            + d * Double(2 * c.feedForwardWidth) + Double(c.feedForwardWidth) * d
+            + d * Double(c.feedForwardProjectionWidth) + Double(c.feedForwardWidth) * d
         let attention = 2 * Double(c.headCount * c.headWidth) * Double(contextLength) / 2
         return 2 * (linear + attention) * Double(c.blockCount)
     }

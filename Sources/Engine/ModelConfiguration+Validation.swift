@@ -12,7 +12,8 @@ extension ModelConfiguration {
     /// Checks each numeric setting `gguf` stores under `prefix` (`"llama."`, …) on its own, and
     /// that `block_count` matches the `blk.N.` tensors: everything ``init(gguf:)`` reads before
     /// it derives or allocates anything. Throws ``EngineError/invalidSetting(file:key:value:problem:)``.
-    static func checkStoredSettings(of gguf: GGUFFile, prefix: String) throws {
+    static func checkStoredSettings(of gguf: GGUFFile, prefix: String,
+                                    epsilonKey: String = "attention.layer_norm_rms_epsilon") throws {
         let file = gguf.url.lastPathComponent
         let meta = gguf.metadata
         let counts = ["embedding_length", "block_count", "feed_forward_length", "attention.head_count",
@@ -25,7 +26,8 @@ extension ModelConfiguration {
                                                  problem: "is not a count between 1 and \(maximumCount)")
             }
         }
-        let positives = ["attention.layer_norm_rms_epsilon", "rope.freq_base", "rope.freq_base_swa", "attention.scale"]
+        let positives = [epsilonKey, "rope.freq_base", "rope.freq_base_swa", "attention.scale",
+                         "attn_logit_softcapping", "final_logit_softcapping"]
         for name in positives {
             guard let value = try meta.floatIfPresent(prefix + name) else { continue }
             guard value > 0, Float(value).isFinite, Float(value) > 0 else {
@@ -77,21 +79,30 @@ extension ModelConfiguration {
         guard headCount % keyValueHeadCount == 0 else {
             throw fail("attention.head_count_kv", "\(keyValueHeadCount)", "does not divide attention.head_count = \(headCount)")
         }
-        guard ropeDimensions >= 2, ropeDimensions <= headWidth, ropeDimensions % 2 == 0 else {
-            throw fail("rope.dimension_count", "\(ropeDimensions)", "must be even and between 2 and the head width \(headWidth)")
-        }
-        // llama.cpp refuses partial rotation for llama ("invalid n_rot"); other architectures may rotate a prefix.
-        if architecture == .llama, ropeDimensions != headWidth {
-            throw fail("rope.dimension_count", "\(ropeDimensions)", "must equal the head width \(headWidth) for \(architecture.rawValue)")
+        if case .rotary = family.positions {
+            guard ropeDimensions >= 2, ropeDimensions <= headWidth, ropeDimensions % 2 == 0 else {
+                throw fail("rope.dimension_count", "\(ropeDimensions)", "must be even and between 2 and the head width \(headWidth)")
+            }
+            // llama.cpp refuses partial rotation for llama ("invalid n_rot"); other architectures may rotate a prefix.
+            if !family.allowsPartialRotary, ropeDimensions != headWidth {
+                throw fail("rope.dimension_count", "\(ropeDimensions)", "must equal the head width \(headWidth) for \(architecture.rawValue)")
+            }
+        } else if ropeDimensions != 0 {
+            throw fail("rope.dimension_count", "\(ropeDimensions)", "must be 0: \(architecture.rawValue) uses learned positions")
         }
         guard normEpsilon.isFinite, normEpsilon > 0 else {
-            throw fail("attention.layer_norm_rms_epsilon", "\(normEpsilon)", "must be a finite number greater than 0")
+            throw fail(family.epsilonKey, "\(normEpsilon)", "must be a finite number greater than 0")
+        }
+        for (key, cap) in [("attn_logit_softcapping", attentionSoftCap), ("final_logit_softcapping", finalSoftCap)] {
+            if let cap, !(cap.isFinite && cap > 0) {
+                throw fail(key, "\(cap)", "must be a finite number greater than 0")
+            }
         }
         guard attentionScale.isFinite, attentionScale > 0 else {
             throw fail("attention.scale", "\(attentionScale)", "must be a finite number greater than 0")
         }
-        guard traits.embeddingScale.isFinite, traits.embeddingScale > 0 else {
-            throw fail("embedding_length", "\(modelWidth)", "gives the embedding scale \(traits.embeddingScale), which is not finite and positive")
+        guard embeddingScale.isFinite, embeddingScale > 0 else {
+            throw fail("embedding_length", "\(modelWidth)", "gives the embedding scale \(embeddingScale), which is not finite and positive")
         }
         guard layouts.count == blockCount else {
             throw .invalidConfiguration(file: source, reason: "\(layouts.count) attention layouts for \(blockCount) blocks")
@@ -122,35 +133,54 @@ extension ModelConfiguration {
             while dimensions.count > rank, dimensions.last == 1 { dimensions.removeLast() }
             return dimensions
         }
-        let embedding = try shape("token_embd.weight", rank: 2)
+        let names = family.names
+        let embedding = try shape(names.tokenEmbedding + ".weight", rank: 2)
         if embedding.first != modelWidth {
-            throw fail("embedding_length", "\(modelWidth)", "does not match token_embd.weight, whose shape is \(embedding)")
+            throw fail("embedding_length", "\(modelWidth)", "does not match \(names.tokenEmbedding).weight, whose shape is \(embedding)")
         }
         if embedding != [modelWidth, vocabularySize] {
             let stored = try gguf.metadata.intIfPresent(p + "vocab_size") != nil
             throw EngineError.invalidSetting(file: file, key: stored ? p + "vocab_size" : "tokenizer.ggml.tokens (its length)",
-                                              value: "\(vocabularySize)", problem: "does not match token_embd.weight, whose shape is \(embedding)")
+                                              value: "\(vocabularySize)", problem: "does not match \(names.tokenEmbedding).weight, whose shape is \(embedding)")
         }
-        let query = try shape("blk.0.attn_q.weight", rank: 2)
-        if query != [modelWidth, queryWidth] {
-            // With attention.key_length stored, the head width is its own setting and the likelier culprit.
-            if try gguf.metadata.intIfPresent(p + "attention.key_length") != nil {
-                throw fail("attention.key_length", "\(headWidth)", "× \(headCount) heads = \(queryWidth) does not match blk.0.attn_q.weight, whose shape is \(query)")
+        if case .learned = family.positions {
+            let positions = try shape(names.positionEmbedding + ".weight", rank: 2)
+            if positions.first != modelWidth || positions.count != 2 || positions[1] < 1 {
+                throw fail("embedding_length", "\(modelWidth)", "does not match \(names.positionEmbedding).weight, whose shape is \(positions)")
             }
-            throw fail("attention.head_count", "\(headCount)", "× head width \(headWidth) = \(queryWidth) does not match blk.0.attn_q.weight, whose shape is \(query)")
+            if positions[1] < contextLength {
+                throw fail("context_length", "\(contextLength)", "exceeds the \(positions[1]) rows of \(names.positionEmbedding).weight")
+            }
         }
-        let key = try shape("blk.0.attn_k.weight", rank: 2)
-        if key != [modelWidth, keyValueWidth] {
-            throw fail("attention.head_count_kv", "\(keyValueHeadCount)", "× head width \(headWidth) = \(keyValueWidth) does not match blk.0.attn_k.weight, whose shape is \(key)")
+        // With attention.key_length stored, the head width is its own setting and the likelier culprit.
+        let headKey = try gguf.metadata.intIfPresent(p + "attention.key_length") != nil ? "attention.key_length" : "attention.head_count"
+        let headValue = headKey == "attention.key_length" ? headWidth : headCount
+        switch family.queryKeyValue {
+        case .separate:
+            let query = try shape("blk.0.\(names.query).weight", rank: 2)
+            if query != [modelWidth, queryWidth] {
+                throw fail(headKey, "\(headValue)", "gives \(headCount) heads × \(headWidth) = \(queryWidth), which does not match blk.0.\(names.query).weight, whose shape is \(query)")
+            }
+            let key = try shape("blk.0.\(names.key).weight", rank: 2)
+            if key != [modelWidth, keyValueWidth] {
+                throw fail("attention.head_count_kv", "\(keyValueHeadCount)", "× head width \(headWidth) = \(keyValueWidth) does not match blk.0.\(names.key).weight, whose shape is \(key)")
+            }
+        case .fused:
+            let qkv = try shape("blk.0.\(names.fusedQKV).weight", rank: 2)
+            if qkv != [modelWidth, fusedQKVWidth] {
+                throw fail("attention.head_count_kv", "\(keyValueHeadCount)", "with \(headCount) heads × \(headWidth) gives Q|K|V width \(fusedQKVWidth), which does not match blk.0.\(names.fusedQKV).weight, whose shape is \(qkv)")
+            }
         }
-        let up = try shape("blk.0.ffn_up.weight", rank: 2)
-        if up != [modelWidth, feedForwardWidth] {
-            throw fail("feed_forward_length", "\(feedForwardWidth)", "does not match blk.0.ffn_up.weight, whose shape is \(up)")
+        var upRows = feedForwardWidth
+        if case .gated(.fused) = family.feedForward { upRows = 2 * feedForwardWidth }
+        let up = try shape("blk.0.\(names.up).weight", rank: 2)
+        if up != [modelWidth, upRows] {
+            throw fail("feed_forward_length", "\(feedForwardWidth)", "does not match blk.0.\(names.up).weight, whose shape is \(up)")
         }
-        if traits.normalizesQueriesAndKeys {
-            let norm = try shape("blk.0.attn_q_norm.weight", rank: 1)
+        if family.queryKeyNorm {
+            let norm = try shape("blk.0.\(names.queryNorm).weight", rank: 1)
             if norm != [headWidth] {
-                throw fail("attention.key_length", "\(headWidth)", "does not match blk.0.attn_q_norm.weight, whose shape is \(norm)")
+                throw fail("attention.key_length", "\(headWidth)", "does not match blk.0.\(names.queryNorm).weight, whose shape is \(norm)")
             }
         }
         // The engine gives values the key width; a file whose value heads differ would be misread.

@@ -1,14 +1,5 @@
 import GGUF
 
-/// The architectures the engine can run. Everything that differs between them is
-/// decided here, once, as ``ArchitectureTraits``; the forward pass never asks which
-/// architecture it runs.
-public enum Architecture: String, Sendable, CaseIterable, Codable {
-    case llama
-    case gemma3
-    case qwen2
-}
-
 /// How query/key dimensions are paired for rotary position embedding.
 public enum RoPEPairing: String, Sendable, Codable {
     /// ggml NORM mode: rotate `(x[2i], x[2i+1])`. Llama GGUFs store Q/K rows permuted for it.
@@ -17,26 +8,23 @@ public enum RoPEPairing: String, Sendable, Codable {
     case halves
 }
 
-/// The gated feed-forward nonlinearity.
-public enum GateActivation: String, Sendable, Codable {
-    /// `x · sigmoid(x)` (SwiGLU).
-    case silu
-    /// Exact tanh-form GELU (GeGLU), not a lookup table.
-    case geluTanh
-}
+/// The feed-forward nonlinearity (the name the first families used).
+public typealias GateActivation = Activation
 
-/// Per-architecture differences of the transformer block.
+/// A short summary of a model's family settings, resolved against its file (kept for callers
+/// that ask about the first families' differences; the block reads ``ModelConfiguration/family``).
 public struct ArchitectureTraits: Sendable, Hashable {
-    public var ropePairing: RoPEPairing
-    public var activation: GateActivation
+    /// RoPE pairing; `nil` for learned absolute positions.
+    public var ropePairing: RoPEPairing?
+    public var activation: Activation
     /// Multiplier applied to the embedding row before block 0 (√d for Gemma).
     public var embeddingScale: Float
-    /// Per-head RMSNorm of queries and keys (Gemma 3).
+    /// Per-head RMSNorm of queries and keys (Gemma 3, Qwen3).
     public var normalizesQueriesAndKeys: Bool
-    /// RMSNorm of the attention and feed-forward outputs before they are added (Gemma 3).
+    /// Norm of the attention and feed-forward outputs before they are added (Gemma).
     public var normalizesSublayerOutputs: Bool
-    /// Q, K and V projections add a bias (`attn_q.bias`, `attn_k.bias`, `attn_v.bias`; Qwen2).
-    public var biasesQueryKeyValue: Bool = false
+    /// Q, K and V projections add a bias.
+    public var biasesQueryKeyValue: Bool
 }
 
 /// How one block attends.
@@ -49,8 +37,17 @@ public struct AttentionLayout: Sendable, Hashable {
 
 /// Shape and hyper-parameters of a model, read from GGUF metadata.
 public struct ModelConfiguration: Sendable, Hashable {
-    public var architecture: Architecture
-    public var traits: ArchitectureTraits
+    public var architecture: Architecture { family.architecture }
+    /// Everything in which this architecture's block differs from another's.
+    public var family: ArchitectureFamily
+    /// The biases this model's projections add: the family's own plus the optional ones its file stores.
+    public var biases: Biases
+    /// Multiplier of the embedding row before block 0.
+    public var embeddingScale: Float
+    /// `cap · tanh(score / cap)` of the attention scores (after scaling), when set.
+    public var attentionSoftCap: Float?
+    /// `cap · tanh(logit / cap)` of the final logits, when set.
+    public var finalSoftCap: Float?
     public var blockCount: Int
     public var modelWidth: Int
     public var feedForwardWidth: Int
@@ -78,23 +75,49 @@ public struct ModelConfiguration: Sendable, Hashable {
 
     /// Number of residual-stream states per position: the embedding plus one per block.
     public var residualCount: Int { blockCount + 1 }
+
+    public var traits: ArchitectureTraits {
+        var pairing: RoPEPairing?
+        if case .rotary(let p) = family.positions { pairing = p }
+        return ArchitectureTraits(ropePairing: pairing, activation: family.activation, embeddingScale: embeddingScale,
+                                  normalizesQueriesAndKeys: family.queryKeyNorm,
+                                  normalizesSublayerOutputs: family.placement == .sandwich,
+                                  biasesQueryKeyValue: biases.contains(.queryKeyValue))
+    }
+
+    /// Width of the gate|up (or, for a plain feed-forward, the up) projection output.
+    var feedForwardProjectionWidth: Int {
+        if case .gated = family.feedForward { return 2 * feedForwardWidth }
+        return feedForwardWidth
+    }
 }
 
 extension ModelConfiguration {
-    /// Reads the configuration from a GGUF file's metadata.
+    /// Reads the configuration from a GGUF file's metadata, as its family (``ArchitectureFamily``) says.
     ///
-    /// Throws ``EngineError/unsupportedArchitecture(file:name:)`` for anything but `llama`, `gemma3` and `qwen2`,
-    /// and ``EngineError/invalidSetting(file:key:value:problem:)`` for a setting that fails the checks
-    /// of `ModelConfiguration+Validation.swift` (made before anything is sized by it).
+    /// Throws ``EngineError/unsupportedArchitecture(file:name:)`` for an architecture no family
+    /// describes, ``EngineError/unsupportedFeature(file:feature:)`` for a setting the family
+    /// allows but the engine does not run, and ``EngineError/invalidSetting(file:key:value:problem:)``
+    /// for a setting that fails the checks of `ModelConfiguration+Validation.swift` (made before
+    /// anything is sized by it).
     public init(gguf: GGUFFile) throws {
         let meta = gguf.metadata
         let file = gguf.url.lastPathComponent
         let archName = try meta.string("general.architecture")
-        guard let arch = Architecture(rawValue: archName) else {
+        guard let family = ArchitectureFamily.named(archName) else {
             throw EngineError.unsupportedArchitecture(file: file, name: archName)
         }
+        var parallel = family.residual == .parallel
+        if let marker = family.parallelResidualWithout {
+            parallel = parallel || !gguf.tensors.contains { $0.name == "blk.0.\(marker).weight" }
+        }
+        if parallel {
+            throw EngineError.unsupportedFeature(
+                file: file, feature: "the parallel residual (\(archName)"
+                    + (family.parallelResidualWithout.map { ": the file has no blk.0.\($0).weight" } ?? "") + ")")
+        }
         let p = archName + "."
-        try Self.checkStoredSettings(of: gguf, prefix: p)
+        try Self.checkStoredSettings(of: gguf, prefix: p, epsilonKey: family.epsilonKey)
         let width = try meta.int(p + "embedding_length")
         let heads = try meta.int(p + "attention.head_count")
         let kvHeads = try meta.intIfPresent(p + "attention.head_count_kv") ?? heads
@@ -106,54 +129,57 @@ extension ModelConfiguration {
         } else if case .array(let tokens)? = meta["tokenizer.ggml.tokens"] {
             vocab = tokens.count
         } else {
-            vocab = try gguf.tensorInfo(named: "token_embd.weight").rowCount
+            vocab = try gguf.tensorInfo(named: family.names.tokenEmbedding + ".weight").rowCount
         }
         let ropeBase = try meta.floatIfPresent(p + "rope.freq_base") ?? 10_000
         let window = try meta.intIfPresent(p + "attention.sliding_window")
 
-        let traits: ArchitectureTraits
         let layouts: [AttentionLayout]
-        let scale: Float
-        switch arch {
-        case .llama:
-            traits = ArchitectureTraits(ropePairing: .adjacent, activation: .silu, embeddingScale: 1,
-                                        normalizesQueriesAndKeys: false, normalizesSublayerOutputs: false)
+        switch family.slidingWindow {
+        case .fullCausal:
             layouts = Array(repeating: AttentionLayout(ropeBase: ropeBase, window: nil), count: blocks)
-            scale = 1 / Float(headWidth).squareRoot()
-        case .gemma3:
-            traits = ArchitectureTraits(ropePairing: .halves, activation: .geluTanh,
-                                        embeddingScale: Float(Double(width).squareRoot()),
-                                        normalizesQueriesAndKeys: true, normalizesSublayerOutputs: true)
-            // llama.cpp: every sixth block (il % 6 == 5) is global with the file's base; the others
-            // use a sliding window and a local base of 10 000 that the file does not store.
-            let localBase = try meta.floatIfPresent(p + "rope.freq_base_swa") ?? 10_000
+        case .pattern(let period, let defaultLocalBase):
+            // llama.cpp: block b is global iff b % period == period - 1.
+            let localBase = try meta.floatIfPresent(p + "rope.freq_base_swa") ?? defaultLocalBase ?? ropeBase
             layouts = (0..<blocks).map { block in
-                block % 6 == 5
+                block % period == period - 1
                     ? AttentionLayout(ropeBase: ropeBase, window: nil)
                     : AttentionLayout(ropeBase: localBase, window: window)
             }
-            if let s = try meta.floatIfPresent(p + "attention.scale") {
-                scale = Float(s)
-            } else {
-                scale = 1 / Float(headWidth).squareRoot()
-            }
-        case .qwen2:
-            // llama plus Q/K/V biases; llama.cpp runs qwen2 with NEOX RoPE on unpermuted Q/K rows
-            // and full causal attention (the file's sliding-window keys are not used).
-            traits = ArchitectureTraits(ropePairing: .halves, activation: .silu, embeddingScale: 1,
-                                        normalizesQueriesAndKeys: false, normalizesSublayerOutputs: false,
-                                        biasesQueryKeyValue: true)
-            layouts = Array(repeating: AttentionLayout(ropeBase: ropeBase, window: nil), count: blocks)
+        }
+        let scale: Float
+        if let s = try meta.floatIfPresent(p + "attention.scale") {
+            scale = Float(s)
+        } else {
             scale = 1 / Float(headWidth).squareRoot()
+        }
+        var biases = family.biases
+        if family.optionalBiases.contains(.queryKeyValue),
+           gguf.tensors.contains(where: { $0.name == "blk.0." + family.names.query + ".bias" }) {
+            biases.insert(.queryKeyValue)
+        }
+        let softCap = { (key: String) -> Float? in
+            guard family.softCapping, let cap = try meta.floatIfPresent(p + key), cap != 0 else { return nil }
+            return Float(cap)
+        }
+        let ropeDimensions: Int
+        if case .learned = family.positions {
+            ropeDimensions = 0
+        } else {
+            ropeDimensions = try meta.intIfPresent(p + "rope.dimension_count") ?? headWidth
         }
 
         self.init(
-            architecture: arch, traits: traits, blockCount: blocks, modelWidth: width,
+            family: family, biases: biases,
+            embeddingScale: family.embeddingScale == .squareRootWidth ? Float(Double(width).squareRoot()) : 1,
+            attentionSoftCap: try softCap("attn_logit_softcapping"),
+            finalSoftCap: try softCap("final_logit_softcapping"),
+            blockCount: blocks, modelWidth: width,
             feedForwardWidth: try meta.int(p + "feed_forward_length"),
             headCount: heads, keyValueHeadCount: kvHeads, headWidth: headWidth,
-            ropeDimensions: try meta.intIfPresent(p + "rope.dimension_count") ?? headWidth,
+            ropeDimensions: ropeDimensions,
             vocabularySize: vocab,
-            normEpsilon: Float(try meta.floatIfPresent(p + "attention.layer_norm_rms_epsilon") ?? 1e-5),
+            normEpsilon: Float(try meta.floatIfPresent(p + family.epsilonKey) ?? 1e-5),
             attentionScale: scale,
             contextLength: try meta.intIfPresent(p + "context_length") ?? 2048,
             layouts: layouts)

@@ -1,6 +1,6 @@
 import Profiling
 extension LanguageModel {
-    /// The final RMSNorm applied to `rows` residual vectors `[rows][width]`.
+    /// The final norm (the family's RMSNorm or LayerNorm) applied to `rows` residual vectors `[rows][width]`.
     public func finalNorm(_ residuals: [Float], rows: Int) -> [Float] {
         let d = configuration.modelWidth
         precondition(residuals.count == rows * d, "finalNorm: expected \(rows)×\(d) values")
@@ -8,10 +8,8 @@ extension LanguageModel {
         PhaseClock.time(.readout) {
             residuals.withUnsafeBufferPointer { x in
                 out.withUnsafeMutableBufferPointer { o in
-                    weights.outputNorm.withUnsafeBufferPointer { w in
-                        rmsNorm(x.baseAddress!, o.baseAddress!, rows: rows, width: d, weight: w.baseAddress!,
-                                epsilon: configuration.normEpsilon)
-                    }
+                    applyNorm(configuration.family.norm, weights.outputNorm, x.baseAddress!, o.baseAddress!, rows: rows,
+                              width: d, epsilon: configuration.normEpsilon)
                 }
             }
         }
@@ -24,7 +22,7 @@ extension LanguageModel {
         logits(fromNormalized: finalNorm(residuals, rows: rows), rows: rows)
     }
 
-    /// Logits for vectors that already went through the final norm.
+    /// Logits for vectors that already went through the final norm (soft-capped when the family caps them).
     public func logits(fromNormalized normalized: [Float], rows: Int) -> [Float] {
         let v = configuration.vocabularySize
         precondition(normalized.count == rows * configuration.modelWidth, "logits: expected \(rows)×\(configuration.modelWidth) values")
@@ -33,6 +31,7 @@ extension LanguageModel {
             normalized.withUnsafeBufferPointer { x in
                 out.withUnsafeMutableBufferPointer { o in
                     weights.unembedding.scores(x.baseAddress!, rows: rows, into: o.baseAddress!)
+                    if let cap = configuration.finalSoftCap { softCap(o.baseAddress!, count: rows * v, cap: cap) }
                 }
             }
         }
@@ -41,7 +40,8 @@ extension LanguageModel {
 
     /// The gate projection's pre-activations `[rows][feedForwardWidth]` of block `block` (0-based)
     /// for mid-block residual states `[rows][width]` (the `.residualMid(block)` state: the
-    /// feed-forward norm, then the gate half of the fused gate|up matrix; no activation).
+    /// feed-forward norm, then the gate half of the fused gate|up matrix, or the up projection of
+    /// a plain feed-forward, with its bias; no activation).
     public func feedForwardGate(block: Int, residualMid residuals: [Float], rows: Int) -> [Float] {
         let c = configuration
         let d = c.modelWidth, ff = c.feedForwardWidth
@@ -52,10 +52,8 @@ extension LanguageModel {
         let weights = self.weights.blocks[block]
         residuals.withUnsafeBufferPointer { x in
             normed.withUnsafeMutableBufferPointer { n in
-                weights.feedForwardNorm.withUnsafeBufferPointer { w in
-                    rmsNorm(x.baseAddress!, n.baseAddress!, rows: rows, width: d, weight: w.baseAddress!,
-                            epsilon: c.normEpsilon)
-                }
+                applyNorm(c.family.norm, weights.feedForwardNorm, x.baseAddress!, n.baseAddress!, rows: rows, width: d,
+                          epsilon: c.normEpsilon)
             }
         }
         func multiply(_ gate: UnsafePointer<Float>) {
@@ -74,6 +72,9 @@ extension LanguageModel {
             defer { gate.deallocate() }
             weights.gateUp.dequantize(rows: 0 ..< ff, into: gate)
             multiply(gate)
+        }
+        if !weights.gateUpBias.isEmpty {
+            weights.gateUpBias.withUnsafeBufferPointer { addRowBias(&out, rows: rows, width: ff, bias: $0.baseAddress!) }
         }
         return out
     }

@@ -149,6 +149,7 @@ extension LanguageModel {
                 var dot: Float = 0
                 for i in 0..<hd { dot += q[i] * ownKey[i] }
                 s[position] = dot * c.attentionScale
+                if let cap = c.attentionSoftCap { softCap(s + first, count: position + 1 - first, cap: cap) }
                 softmax(s + first, count: position + 1 - first)
                 let o = out + r * c.queryWidth + h * hd
                 for i in 0..<hd { o[i] = 0 }

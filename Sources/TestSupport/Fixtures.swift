@@ -34,6 +34,24 @@ public enum Fixtures {
         FileManager.default.fileExists(atPath: url.path) || ProcessInfo.processInfo.environment["CI"] != nil
     }
 
+    /// `Tests/Fixtures/families/<family>/<file>`: the tiny random model of one architecture family
+    /// and its transformers reference (written by `Scripts/families/generate.py`, committed).
+    public static func family(_ family: String, _ file: String) -> URL {
+        packageRoot.appendingPathComponent("Tests/Fixtures/families").appendingPathComponent(family)
+            .appendingPathComponent(file)
+    }
+
+    /// The `tokens.json` of a family fixture: the prompts and the versions that computed the reference.
+    public struct FamilyTokens: Decodable {
+        public var family: String
+        public var tokens: [[Int]]
+        public var transformers: String
+    }
+
+    public static func familyTokens(_ family: String) throws -> FamilyTokens {
+        try JSONDecoder().decode(FamilyTokens.self, from: Data(contentsOf: Self.family(family, "tokens.json")))
+    }
+
     /// `shared/reference/<folder>/<file>`.
     public static func reference(_ folder: String, _ file: String) -> URL {
         sharedDirectory.appendingPathComponent("reference").appendingPathComponent(folder).appendingPathComponent(file)

@@ -10,7 +10,8 @@ import GGUF
 /// let model = try LanguageModel(contentsOf: url)
 /// ```
 public struct TinyModelSpec: Sendable, Hashable {
-    /// `general.architecture`; anything else than `llama`/`gemma3`/`qwen2` gets llama's tensors.
+    /// `general.architecture`; anything else than `llama`/`gemma3`/`qwen2` gets llama's tensors
+    /// (other families are tested on the fixtures `Scripts/families` writes, `FamilyFixtures`).
     /// `qwen2` adds Q/K/V biases and a separate `output.weight`.
     public var architecture: String
     public var blocks: Int

@@ -5,20 +5,23 @@
 /// between them become pieces. Implemented as scanners over `Unicode.Scalar` with
 /// general-category lookups (no `Regex`, no `Character`).
 enum PreTokenizer: Sendable, Equatable {
-    /// The GPT-2 rule alone (`gpt2`).
+    /// The GPT-2 rule alone (`gpt2`, and `mpt`, `olmo`, `jais`, which llama.cpp gives the same regex).
     case gpt2
     /// Every numeric code point alone, then the GPT-2 rule (`smollm`, `starcoder`, …).
     case digitsThenGPT2
     /// llama.cpp's fallback for `default` or a missing name: punctuation runs, the GPT-2
     /// rule, number runs, then groups of three ASCII digits.
     case llamaDefault
-    /// Qwen2's rule (`qwen2`): case-insensitive contractions, letter runs with one optional
+    /// Qwen2's rule (`qwen2`, and `stablelm2`, which llama.cpp gives the same regex): case-insensitive contractions, letter runs with one optional
     /// leading non-letter, single digits, punctuation runs keeping their trailing line breaks,
     /// and whitespace runs that end at their last line break.
     case qwen2
 
     /// The `tokenizer.ggml.pre` names accepted, for error messages.
-    static let supportedNames = ["default", "gpt2", "qwen2"] + digitsThenGPT2Names
+    static let supportedNames = ["default"] + gpt2Names + qwen2Names + digitsThenGPT2Names
+
+    private static let gpt2Names = ["gpt2", "mpt", "olmo", "jais"]
+    private static let qwen2Names = ["qwen2", "stablelm2"]
 
     private static let digitsThenGPT2Names = ["smollm", "starcoder", "refact", "command-r", "codeshell", "exaone", "minerva"]
 
@@ -26,8 +29,8 @@ enum PreTokenizer: Sendable, Equatable {
     init(name: String?, source: String) throws(TokenizerError) {
         switch name {
         case nil, "default": self = .llamaDefault
-        case "gpt2": self = .gpt2
-        case "qwen2": self = .qwen2
+        case let name? where Self.gpt2Names.contains(name): self = .gpt2
+        case let name? where Self.qwen2Names.contains(name): self = .qwen2
         case let name? where Self.digitsThenGPT2Names.contains(name): self = .digitsThenGPT2
         case let name?: throw .unknownPreTokenizer(name: name, source: source)
         }

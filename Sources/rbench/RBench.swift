@@ -20,7 +20,7 @@ struct RBench: ParsableCommand {
         """,
         subcommands: [RunCommand.self, CheckCommand.self, RunsCommand.self, HistoryCommand.self, CompareCommand.self,
                       BaselineCommand.self, ImportCommand.self, ReportCommand.self, ClaimsCommand.self, ExplainCommand.self,
-                      ModelsCommand.self, FetchCommand.self,
+                      ModelsCommand.self, FetchCommand.self, FamiliesCommand.self,
                       Trace.self, Tokenize.self, Generate.self, Bench.self, TestHoldRunCommand.self]
     )
 

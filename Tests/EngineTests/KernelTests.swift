@@ -24,7 +24,7 @@ struct KernelTests {
         #expect(worst < 4e-7, "worst relative error \(worst)")
     }
 
-    @Test("SiLU and tanh-GELU gates match their Float64 definitions", arguments: [GateActivation.silu, .geluTanh])
+    @Test("SiLU, tanh-GELU and erf-GELU gates match their Float64 definitions", arguments: [GateActivation.silu, .geluTanh, .geluErf])
     func gates(activation: GateActivation) {
         let width = 13  // a vector part and a tail
         let gates = Self.inputs.filter { abs($0) <= 30 }
@@ -48,6 +48,7 @@ struct KernelTests {
                 let expected = switch activation {
                 case .silu: x / (1 + Foundation.exp(-x)) * up
                 case .geluTanh: 0.5 * x * (1 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))) * up
+                case .geluErf: 0.5 * x * (1 + erf(x / 2.0.squareRoot())) * up
                 }
                 let computed = Double(out[r * width + i])
                 #expect(abs(computed - expected) <= 1e-6 * max(1, abs(expected)), "x \(x): \(computed) vs \(expected)")
@@ -63,6 +64,33 @@ struct KernelTests {
         x.withUnsafeMutableBufferPointer { softmax($0.baseAddress!, count: count) }
         for i in 0..<count {
             #expect(abs(Double(x[i]) - expected[i] / total) <= 1e-6, "entry \(i)")
+        }
+    }
+
+    @Test("LayerNorm with bias matches Float64, an offset row included", arguments: [8, 13, 64])
+    func layerNormMatches(width: Int) {
+        let x = (0..<(2 * width)).map { Float(cos(Double($0) * 0.37) * 3 + ($0 < width ? 0 : 40)) }
+        let weight = (0..<width).map { 1 + Float($0) / Float(width) }
+        let bias = (0..<width).map { Float($0) / Float(width) - 0.5 }
+        var out = [Float](repeating: 0, count: 2 * width)
+        x.withUnsafeBufferPointer { xb in
+            weight.withUnsafeBufferPointer { w in
+                bias.withUnsafeBufferPointer { b in
+                    out.withUnsafeMutableBufferPointer { o in
+                        layerNorm(xb.baseAddress!, o.baseAddress!, rows: 2, width: width, weight: w.baseAddress!,
+                                  bias: b.baseAddress!, epsilon: 1e-5)
+                    }
+                }
+            }
+        }
+        for r in 0..<2 {
+            let row = x[r * width ..< (r + 1) * width].map(Double.init)
+            let mean = row.reduce(0, +) / Double(width)
+            let variance = row.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(width)
+            for i in 0..<width {
+                let expected = (row[i] - mean) / (variance + 1e-5).squareRoot() * Double(weight[i]) + Double(bias[i])
+                #expect(abs(Double(out[r * width + i]) - expected) <= 2e-6 * max(1, abs(expected)))
+            }
         }
     }
 

@@ -126,6 +126,9 @@ struct ByteLevelBPETests {
     @Test("qwen2: case-insensitive contractions, one leading non-letter joins a letter run, digits alone")
     func qwen2Words() throws {
         #expect(try PreTokenizer(name: "qwen2", source: "t") == .qwen2)
+        // Names llama.cpp maps to the same regex as gpt2 and qwen2 (StableLM 2 uses qwen2's).
+        #expect(try PreTokenizer(name: "stablelm2", source: "t") == .qwen2)
+        #expect(try ["mpt", "olmo", "jais"].allSatisfy { try PreTokenizer(name: $0, source: "t") == .gpt2 })
         #expect(split(.qwen2, "Hello world") == ["Hello", " world"])
         #expect(split(.qwen2, "I'M here, don't") == ["I", "'M", " here", ",", " don", "'t"])
         #expect(split(.qwen2, "WE'RE") == ["WE", "'RE"])

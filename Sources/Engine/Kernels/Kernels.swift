@@ -25,6 +25,86 @@ func rmsNorm(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, rows
     }
 }
 
+/// `out[r] = (x[r] − mean) / sqrt(var + eps) · weight + bias` for `rows` rows of `width`
+/// (mean and variance accumulated in Float64, so the centring loses nothing).
+@inline(__always)
+func layerNorm(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, rows: Int, width: Int,
+               weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, epsilon: Float) {
+    for r in 0..<rows {
+        let xr = x + r * width, o = out + r * width
+        var sum = 0.0
+        for j in 0..<width { sum += Double(xr[j]) }
+        let mean = sum / Double(width)
+        var squares = 0.0
+        for j in 0..<width {
+            let centred = Double(xr[j]) - mean
+            squares += centred * centred
+        }
+        let scale = Float(1 / (squares / Double(width) + Double(epsilon)).squareRoot())
+        let m = Float(mean)
+        for j in 0..<width { o[j] = (xr[j] - m) * scale * weight[j] + bias[j] }
+    }
+}
+
+/// The family's norm (`norm.bias` is empty for an RMSNorm) of `rows` rows of `width`.
+@inline(__always)
+func applyNorm(_ kind: NormKind, _ norm: NormWeights, _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+               rows: Int, width: Int, epsilon: Float) {
+    norm.gain.withUnsafeBufferPointer { gain in
+        switch kind {
+        case .rms:
+            rmsNorm(x, out, rows: rows, width: width, weight: gain.baseAddress!, epsilon: epsilon)
+        case .layer:
+            norm.bias.withUnsafeBufferPointer { bias in
+                layerNorm(x, out, rows: rows, width: width, weight: gain.baseAddress!, bias: bias.baseAddress!, epsilon: epsilon)
+            }
+        }
+    }
+}
+
+/// `cap · tanh(x / cap)` over `count` floats, in place (Gemma 2's soft-capping).
+@inline(__always)
+func softCap(_ x: UnsafeMutablePointer<Float>, count: Int, cap: Float) {
+    let inverse = 1 / cap
+    for i in 0..<count { x[i] = cap * Foundation.tanh(x[i] * inverse) }
+}
+
+/// `x = act(x)` over `rows` rows of `width` (a plain feed-forward).
+@inline(__always)
+func activate(_ x: UnsafeMutablePointer<Float>, _ out: UnsafeMutablePointer<Float>, count: Int, activation: Activation) {
+    switch activation {
+    case .geluErf:
+        for i in 0..<count { out[i] = 0.5 * x[i] * (1 + Foundation.erf(x[i] * 0.7071067811865476)) }
+    case .silu, .geluTanh:
+        // act(g) = g / (1 + exp(-s·g)), as in gatedActivation.
+        let one = SIMD8<Float>(repeating: 1)
+        var i = 0
+        while i + 8 <= count {
+            let g = load8(x + i)
+            store8(g / (one + exp8(-sigmoidArgument(g, activation))), out + i)
+            i += 8
+        }
+        if i < count {
+            let n = count - i
+            let g = loadPartial8(x + i, count: n)
+            let value = g / (one + exp8(-sigmoidArgument(g, activation)))
+            for j in 0..<n { out[i + j] = value[j] }
+        }
+    }
+}
+
+/// `s·g` in `act(g) = g / (1 + exp(-s·g))`: SiLU with `s = 1`; tanh-GELU, since
+/// `0.5·(1 + tanh(y)) = 1 / (1 + exp(-2y))`, with `s·g = 2·√(2/π)·(g + 0.044715·g³)`.
+@inline(__always)
+func sigmoidArgument(_ g: SIMD8<Float>, _ activation: Activation) -> SIMD8<Float> {
+    switch activation {
+    case .silu, .geluErf: return g
+    case .geluTanh:
+        let k = SIMD8<Float>(repeating: 2 * 0.7978845608028654)  // 2·√(2/π)
+        return k * (g + 0.044715 * g * g * g)
+    }
+}
+
 /// Per-head RMSNorm in place: `rows` rows, each holding `heads` heads of `headWidth` at stride `rowStride`.
 @inline(__always)
 func headNorm(_ x: UnsafeMutablePointer<Float>, rows: Int, rowStride: Int, heads: Int, headWidth: Int,
@@ -109,33 +189,26 @@ func softmax(_ x: UnsafeMutablePointer<Float>, count: Int) {
 }
 
 /// `out[r][i] = act(gate[r][i]) · up[r][i]`, reading the fused `[gate | up]` rows.
-///
-/// Both activations are `g / (1 + exp(-s·g))`: SiLU with `s = 1`; tanh-GELU, since
-/// `0.5·(1 + tanh(y)) = 1 / (1 + exp(-2y))`, with `s·g = 2·√(2/π)·(g + 0.044715·g³)`.
 @inline(__always)
 func gatedActivation(_ gateUp: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
-                     rows: Int, width: Int, activation: GateActivation) {
-    @inline(__always) func argument(_ g: SIMD8<Float>) -> SIMD8<Float> {
-        switch activation {
-        case .silu: return g
-        case .geluTanh:
-            let k = SIMD8<Float>(repeating: 2 * 0.7978845608028654)  // 2·√(2/π)
-            return k * (g + 0.044715 * g * g * g)
-        }
-    }
+                     rows: Int, width: Int, activation: Activation) {
     let one = SIMD8<Float>(repeating: 1)
     for r in 0..<rows {
         let g = gateUp + r * 2 * width, u = g + width, o = out + r * width
+        if activation == .geluErf {
+            for i in 0..<width { o[i] = 0.5 * g[i] * (1 + Foundation.erf(g[i] * 0.7071067811865476)) * u[i] }
+            continue
+        }
         var i = 0
         while i + 8 <= width {
             let gate = load8(g + i)
-            store8(gate / (one + exp8(-argument(gate))) * load8(u + i), o + i)
+            store8(gate / (one + exp8(-sigmoidArgument(gate, activation))) * load8(u + i), o + i)
             i += 8
         }
         if i < width {
             let n = width - i
             let gate = loadPartial8(g + i, count: n)
-            let value = gate / (one + exp8(-argument(gate))) * loadPartial8(u + i, count: n)
+            let value = gate / (one + exp8(-sigmoidArgument(gate, activation))) * loadPartial8(u + i, count: n)
             for j in 0..<n { o[i + j] = value[j] }
         }
     }

@@ -52,7 +52,7 @@ public final class RemoteModel: ResidualModel {
             "d_model": .number(Double(c.modelWidth)), "d_ff": .number(Double(c.feedForwardWidth)),
             "n_heads": .number(Double(c.headCount)), "n_kv_heads": .number(Double(c.keyValueHeadCount)),
             "head_dim": .number(Double(c.headWidth)), "rope_dims": .number(Double(c.ropeDimensions)),
-            "rope_pairing": .string(c.traits.ropePairing.rawValue), "vocab": .number(Double(c.vocabularySize)),
+            "rope_pairing": .string(c.traits.ropePairing?.rawValue ?? "none"), "vocab": .number(Double(c.vocabularySize)),
             "eps": .number(Double(c.normEpsilon)), "attention_scale": .number(Double(c.attentionScale)),
             "embedding_scale": .number(Double(c.traits.embeddingScale)), "activation": .string(c.traits.activation.rawValue),
             "qk_norm": .bool(c.traits.normalizesQueriesAndKeys), "sublayer_norms": .bool(c.traits.normalizesSublayerOutputs),

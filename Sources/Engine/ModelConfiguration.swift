@@ -117,6 +117,15 @@ extension ModelConfiguration {
                     + (family.parallelResidualWithout.map { ": the file has no blk.0.\($0).weight" } ?? "") + ")")
         }
         let p = archName + "."
+        // RoPE scaling (linear, YaRN, LongRoPE) changes every rotation and no family runs it: a file
+        // that asks for it is refused rather than run with plain RoPE (a silently wrong model).
+        if let kind = try meta.stringIfPresent(p + "rope.scaling.type"), kind != "none",
+           (try meta.floatIfPresent(p + "rope.scaling.factor")) ?? 1 != 1 || kind != "linear" {
+            throw EngineError.unsupportedFeature(file: file, feature: "RoPE scaling '\(kind)' (\(p)rope.scaling.type)")
+        }
+        if let factors = gguf.tensors.first(where: { ["rope_freqs.weight", "rope_factors_long.weight", "rope_factors_short.weight"].contains($0.name) }) {
+            throw EngineError.unsupportedFeature(file: file, feature: "per-dimension RoPE frequency factors (tensor \(factors.name))")
+        }
         try Self.checkStoredSettings(of: gguf, prefix: p, epsilonKey: family.epsilonKey)
         let width = try meta.int(p + "embedding_length")
         let heads = try meta.int(p + "attention.head_count")

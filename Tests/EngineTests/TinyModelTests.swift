@@ -140,6 +140,14 @@ struct TinyModelTests {
         #expect(error?.description.contains("tiny-\(name).gguf") == true)
     }
 
+    @Test("per-dimension RoPE factors are refused, not run as plain RoPE")
+    func ropeFactorsRefused() throws {
+        var tensors = TinyModelFixture.tensors(for: Self.llama)
+        tensors.append(TinyTensor(name: "rope_freqs.weight", dimensions: [4], values: [1, 1, 2, 4]))
+        let error = #expect(throws: EngineError.self) { try load(Self.llama, tensors: tensors, named: "rope-freqs.gguf") }
+        #expect(error == .unsupportedFeature(file: "rope-freqs.gguf", feature: "per-dimension RoPE frequency factors (tensor rope_freqs.weight)"))
+    }
+
     @Test("a tensor of the wrong shape is refused, naming file and tensor")
     func wrongShape() throws {
         var tensors = TinyModelFixture.tensors(for: Self.llama)

@@ -26,10 +26,12 @@ let package = Package(
         .target(name: "GGUF"),
         .target(name: "NPY"),
         .target(name: "Tokenization", dependencies: ["GGUF"]),
-        .target(name: "Engine", dependencies: ["GGUF", "COpenBLAS", "Profiling"],
+        // The one owner of OpenBLAS's process-wide thread count, shared by the engine and the numerics.
+        .target(name: "BLASThreading", dependencies: ["COpenBLAS"]),
+        .target(name: "Engine", dependencies: ["GGUF", "COpenBLAS", "BLASThreading", "Profiling"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
-        .target(name: "Analysis", dependencies: ["COpenBLAS", "Evidence", "Profiling"]),
-        .target(name: "Claims", dependencies: ["Engine", "Analysis", "Tokenization", "Evidence", "Profiling"]),
+        .target(name: "Analysis", dependencies: ["COpenBLAS", "BLASThreading", "Evidence", "Profiling"]),
+        .target(name: "Claims", dependencies: ["Engine", "Analysis", "BLASThreading", "Tokenization", "Evidence", "Profiling"]),
         // Engines in another process (HF transformers) behind the claims' engine interface, over pipes.
         .target(name: "RemoteEngine", dependencies: ["Engine", "GGUF", "Profiling"]),
         .target(name: "Recording", dependencies: [
@@ -48,9 +50,9 @@ let package = Package(
 
         .testTarget(name: "GGUFTests", dependencies: ["GGUF", "TestSupport"]),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "TestSupport"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "Tokenization", "TestSupport"]),
-        .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Evidence"]),
-        .testTarget(name: "ClaimsTests", dependencies: ["Claims", "Analysis", "Evidence", "TestSupport"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "BLASThreading", "Tokenization", "TestSupport"]),
+        .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "BLASThreading", "Evidence"]),
+        .testTarget(name: "ClaimsTests", dependencies: ["Claims", "Analysis", "BLASThreading", "Evidence", "TestSupport"]),
         .testTarget(name: "EvidenceTests", dependencies: ["Evidence"]),
         .testTarget(name: "RecordingTests", dependencies: ["Recording", "Evidence", "TestSupport"]),
         .testTarget(name: "HarnessTests", dependencies: ["Harness", "Evidence", "TestSupport", "NPY"]),

@@ -1,6 +1,5 @@
 import COpenBLAS
 import Foundation
-import Synchronization
 
 /// A small fully connected network: tanh on every hidden layer, a linear output layer, trained
 /// on mean squared error with ``Adam``. Enough for the compressing autoencoders of the claims
@@ -299,34 +298,5 @@ public struct Adam: Sendable, Equatable {
                 }
             }
         }
-    }
-}
-
-/// OpenBLAS threading for code whose bits must not depend on it.
-public enum BLASThreads {
-    /// Nested and concurrent sections: the first to enter saves the thread count, the last to leave
-    /// restores it, so one section ending cannot raise the count under another still running.
-    private static let sections = Mutex<(depth: Int, saved: Int32)>((0, 1))
-
-    /// Runs `body` with OpenBLAS single-threaded and restores the previous thread count once no
-    /// section is left.
-    ///
-    /// The count is process-wide: BLAS calls made meanwhile on other threads also run single-threaded
-    /// (the harness runs claims one at a time; tests that compare bits run inside a section).
-    public static func withSingleThread<T>(_ body: () throws -> T) rethrows -> T {
-        sections.withLock { state in
-            if state.depth == 0 {
-                state.saved = openblas_get_num_threads()
-                if state.saved > 1 { openblas_set_num_threads(1) }
-            }
-            state.depth += 1
-        }
-        defer {
-            sections.withLock { state in
-                state.depth -= 1
-                if state.depth == 0, state.saved > 1 { openblas_set_num_threads(state.saved) }
-            }
-        }
-        return try body()
     }
 }

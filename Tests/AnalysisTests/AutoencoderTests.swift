@@ -1,3 +1,4 @@
+import BLASThreading
 import Testing
 @testable import Analysis
 

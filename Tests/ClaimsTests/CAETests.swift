@@ -1,4 +1,5 @@
 import Analysis
+import BLASThreading
 import Foundation
 @testable import Claims
 import Testing

@@ -1,4 +1,5 @@
 import Analysis
+import BLASThreading
 import Profiling
 import Evidence
 

@@ -1,3 +1,4 @@
+import BLASThreading
 import COpenBLAS
 
 /// The engine's only door to OpenBLAS.
@@ -14,9 +15,11 @@ public enum BLAS {
         return String(cString: c)
     }
 
-    public static var threadCount: Int { Int(openblas_get_num_threads()) }
+    /// The configured thread count: the engine's worker count and part of the determinism class.
+    /// OpenBLAS itself runs single-threaded inside forward passes and bit-sensitive analyses.
+    public static var threadCount: Int { BLASThreads.configured }
 
-    public static func setThreadCount(_ n: Int) { openblas_set_num_threads(Int32(max(1, n))) }
+    public static func setThreadCount(_ n: Int) { BLASThreads.configure(n) }
 }
 
 /// `C[m×n] = alpha · A[m×k] · B[n×k]ᵀ + beta · C` (row-major; B holds one output row per row,

@@ -1,3 +1,4 @@
+import BLASThreading
 import Dispatch
 import Foundation
 
@@ -9,28 +10,11 @@ import Foundation
 /// cores busy. Each output row is computed by exactly one worker in a fixed order, so
 /// results do not depend on timing.
 enum EngineThreads {
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var activeRuns = 0
-    nonisolated(unsafe) private static var savedBLASThreads = 1
-
-    /// Runs `body` with the worker count the caller set through ``BLAS/setThreadCount(_:)``,
-    /// while OpenBLAS itself runs single-threaded (restored when the last concurrent run ends).
+    /// Runs `body` with the configured worker count (``BLAS/setThreadCount(_:)``) while OpenBLAS
+    /// itself runs single-threaded, in a section shared with the numerics' bit-sensitive code.
     static func run<T>(_ body: (_ workers: Int) throws -> T) rethrows -> T {
-        let workers: Int = lock.withLock {
-            if activeRuns == 0 {
-                savedBLASThreads = BLAS.threadCount
-                if savedBLASThreads > 1 { BLAS.setThreadCount(1) }
-            }
-            activeRuns += 1
-            return max(1, min(savedBLASThreads, ProcessInfo.processInfo.activeProcessorCount))
-        }
-        defer {
-            lock.withLock {
-                activeRuns -= 1
-                if activeRuns == 0, savedBLASThreads > 1 { BLAS.setThreadCount(savedBLASThreads) }
-            }
-        }
-        return try body(workers)
+        let workers = max(1, min(BLAS.threadCount, ProcessInfo.processInfo.activeProcessorCount))
+        return try BLASThreads.withSingleThread { try body(workers) }
     }
 }
 

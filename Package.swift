@@ -55,7 +55,7 @@ let package = Package(
         .testTarget(name: "ClaimsTests", dependencies: ["Claims", "Analysis", "BLASThreading", "Evidence", "TestSupport"]),
         .testTarget(name: "EvidenceTests", dependencies: ["Evidence"]),
         .testTarget(name: "RecordingTests", dependencies: ["Recording", "Evidence", "TestSupport"]),
-        .testTarget(name: "HarnessTests", dependencies: ["Harness", "Evidence", "TestSupport", "NPY"]),
+        .testTarget(name: "HarnessTests", dependencies: ["Harness", "Evidence", "Recording", "TestSupport", "NPY"]),
         .testTarget(name: "RemoteEngineTests", dependencies: ["RemoteEngine", "Engine", "TestSupport"]),
     ]
 )

@@ -49,6 +49,11 @@ private func writeWheel(_ url: URL, members: [String: String]) throws {
         #expect(files.count == 3)
         for file in files { #expect(ModelCatalog.model(named: file) != nil, "Makefile names \(file), which the catalog lacks") }
         #expect(!makefile.contains("sha256sum"), "hashes live in the catalog, not the Makefile")
+        // What `make test` fetches while the tests build.
+        let testModels = try #require(makefile.split(separator: "\n").first { $0.hasPrefix("TEST_MODELS") })
+            .split(separator: "=").last!.split(separator: " ").map(String.init)
+        #expect(testModels.count == 3)
+        for name in testModels { #expect(ModelCatalog.model(named: name) != nil, "Makefile's TEST_MODELS names \(name), which the catalog lacks") }
 
         let suites = Fixtures.packageRoot.appendingPathComponent("Suites")
         for name in try FileManager.default.contentsOfDirectory(atPath: suites.path) where name.hasSuffix(".yaml") {

@@ -137,8 +137,12 @@ public struct BaselineCriterion: Sendable, Equatable {
 /// The first line of a baseline file: what the numbers are valid for.
 public struct BaselineHeader: Sendable, Equatable, Codable {
     /// 2 adds criterion lines (schema-1 files, with metric lines only, are still read).
-    public static let currentSchema = 2
-    public static let readableSchemas: Set<Int> = [1, 2]
+    /// 3 writes each (reason, set_by) pair once, as a reason line after the header, and lets
+    /// metric and criterion lines refer to it by id: the reason text was most of every line, and a
+    /// re-baseline of a large suite gives thousands of lines one reason. Files of schema 1 and 2
+    /// (reason and set_by on every line) are still read; every write is schema 3.
+    public static let currentSchema = 3
+    public static let readableSchemas: Set<Int> = [1, 2, 3]
 
     public var schema: Int
     public var suite: String
@@ -167,6 +171,23 @@ public struct BaselineHeader: Sendable, Equatable, Codable {
         case corpusSHA256 = "corpus_sha256"
         case suiteSHA256 = "suite_sha256"
     }
+}
+
+/// Why a group of baseline lines was set, and by which commit: one reason line of a schema-3 file.
+///
+/// Its id is content-addressed (the first 10 hex digits of the SHA-256 of text and commit), so a
+/// new reason never renumbers the lines of an old one and an unchanged line stays byte-identical
+/// across updates.
+public struct BaselineReason: Sendable, Equatable {
+    public var text: String
+    public var setBy: String
+
+    public init(text: String, setBy: String) {
+        self.text = text
+        self.setBy = setBy
+    }
+
+    public var id: String { String(SHA256.hex(text + "\u{0}" + setBy).prefix(10)) }
 }
 
 /// A `Baselines/claims/<suite>/<determinism-class>.jsonl` file: a header and sorted entries.
@@ -237,10 +258,20 @@ public struct BaselineFile: Sendable, Equatable {
 
     /// The file text: header line, then one line per entry with a fixed key order (criterion lines
     /// sorted among the metrics of their check as `criterion:<name>`).
+    ///
+    /// Reason lines (schema 3) follow the header, sorted by id; only reasons some line uses are written.
     public func serialized() -> String {
         var keyed: [(check: String, key: String, line: String)] = []
+        var reasons: [String: BaselineReason] = [:]
+        func reason(_ text: String, _ setBy: String) -> String {
+            let reason = BaselineReason(text: text, setBy: setBy)
+            let id = reason.id
+            reasons[id] = reason
+            return "\"reason\":\"\(id)\""
+        }
+        // `ulp` is written only when set: it is zero on every line rbench writes.
         func tolerance(_ t: BaselineTolerance) -> String {
-            "{\"abs\":\(FloatBits.jsonValue(t.abs)),\"rel\":\(FloatBits.jsonValue(t.rel)),\"ulp\":\(t.ulp)}"
+            "{\"abs\":\(FloatBits.jsonValue(t.abs)),\"rel\":\(FloatBits.jsonValue(t.rel))" + (t.ulp == 0 ? "}" : ",\"ulp\":\(t.ulp)}")
         }
         for c in criteria {
             let interval = c.low.flatMap { low in c.high.map { high in
@@ -250,22 +281,23 @@ public struct BaselineFile: Sendable, Equatable {
                 + "\"statistic\":\(CanonicalJSON.string(c.statistic)),\"comparison\":\"\(c.comparison.rawValue)\","
                 + "\"threshold\":\(FloatBits.jsonValue(c.threshold)),\"threshold_bits\":\"\(FloatBits.hex(c.threshold))\","
                 + "\"interval\":\(interval),\"outcome\":\"\(c.outcome.rawValue)\",\"tol\":\(tolerance(c.tolerance)),"
-                + "\"verdict\":\"\(c.verdict.rawValue)\",\"epoch\":\(c.epoch),\"reason\":\(CanonicalJSON.string(c.reason)),"
-                + "\"set_by\":\(CanonicalJSON.string(c.setBy))}"))
+                + "\"verdict\":\"\(c.verdict.rawValue)\",\"epoch\":\(c.epoch),\(reason(c.reason, c.setBy))}"))
         }
         for entry in entries {
             let tol = tolerance(entry.tolerance)
             keyed.append((entry.check, entry.metric, "{\"check\":\(CanonicalJSON.string(entry.check)),\"metric\":\(CanonicalJSON.string(entry.metric)),"
                 + "\"value\":\(FloatBits.jsonValue(entry.value)),\"bits\":\"\(FloatBits.hex(entry.value))\",\"tol\":\(tol),"
-                + "\"verdict\":\"\(entry.verdict.rawValue)\",\"epoch\":\(entry.epoch),\"reason\":\(CanonicalJSON.string(entry.reason)),"
-                + "\"set_by\":\(CanonicalJSON.string(entry.setBy))}"))
+                + "\"verdict\":\"\(entry.verdict.rawValue)\",\"epoch\":\(entry.epoch),\(reason(entry.reason, entry.setBy))}"))
         }
-        let lines = [headerLine()] + keyed.sorted { ($0.check, $0.key) < ($1.check, $1.key) }.map(\.line)
+        let reasonLines = reasons.sorted { $0.key < $1.key }.map { id, reason in
+            "{\"reason_id\":\"\(id)\",\"text\":\(CanonicalJSON.string(reason.text)),\"set_by\":\(CanonicalJSON.string(reason.setBy))}"
+        }
+        let lines = [headerLine()] + reasonLines + keyed.sorted { ($0.check, $0.key) < ($1.check, $1.key) }.map(\.line)
         return lines.joined(separator: "\n") + "\n"
     }
 
     private func headerLine() -> String {
-        "{\"schema\":\(header.schema),\"suite\":\(CanonicalJSON.string(header.suite)),"
+        "{\"schema\":\(BaselineHeader.currentSchema),\"suite\":\(CanonicalJSON.string(header.suite)),"
             + "\"determinism_class\":\(CanonicalJSON.string(header.determinismClass)),"
             + "\"class_fields\":\(CanonicalJSON.object(header.classFields)),"
             + "\"model_sha256\":\(CanonicalJSON.string(header.modelSHA256)),"
@@ -334,6 +366,41 @@ public struct BaselineFile: Sendable, Equatable {
         guard BaselineHeader.readableSchemas.contains(header.schema) else {
             throw .badFile(path: path, line: 1, message: "key 'schema': \(header.schema) is not supported (this build reads \(BaselineHeader.readableSchemas.sorted().map(String.init).joined(separator: ", ")))")
         }
+        // Reason lines first, wherever they stand, so entry lines can be resolved as they are read.
+        let referencesReasons = header.schema >= 3
+        var reasons: [String: BaselineReason] = [:]
+        var reasonLine: [String: Int] = [:]
+        for (index, line) in lines.enumerated().dropFirst() where line.contains("\"reason_id\":") {
+            let number = index + 1
+            guard referencesReasons else {
+                throw .badFile(path: path, line: number, message: "a reason line needs schema 3 or later in the header (this file says \(header.schema))")
+            }
+            let raw: RawReason = try decodeLine(line, as: RawReason.self, path: path, line: number, allowedKeys: RawReason.keys)
+            let reason = BaselineReason(text: raw.text, setBy: raw.set_by)
+            guard reason.id == raw.reason_id else {
+                throw .badFile(path: path, line: number, message: "key 'reason_id': '\(raw.reason_id)' is not the id of this text and set_by ('\(reason.id)'); ids are content hashes, so an edited reason needs its id rewritten (`rbench baseline update` does it)")
+            }
+            if let first = reasonLine[raw.reason_id] {
+                throw .badFile(path: path, line: number, message: "duplicate reason '\(raw.reason_id)' (first on line \(first))")
+            }
+            reasonLine[raw.reason_id] = number
+            reasons[raw.reason_id] = reason
+        }
+        let reasonLines = Set(reasonLine.values)
+        /// The (reason, set_by) of a line: inline before schema 3, a reference to a reason line from 3 on.
+        func resolve(reason: String, setBy: String?, line number: Int) throws(RecordingError) -> BaselineReason {
+            if referencesReasons {
+                if setBy != nil {
+                    throw .badFile(path: path, line: number, message: "unknown key 'set_by' (schema 3 keeps it on the reason line that key 'reason' names)")
+                }
+                guard let resolved = reasons[reason] else {
+                    throw .badFile(path: path, line: number, message: "key 'reason': '\(reason)' names no reason line of this file")
+                }
+                return resolved
+            }
+            guard let setBy else { throw .badFile(path: path, line: number, message: "missing key 'set_by'") }
+            return BaselineReason(text: reason, setBy: setBy)
+        }
         var entries: [BaselineEntry] = []
         var criteria: [BaselineCriterion] = []
         var seen: [String: Int] = [:]
@@ -346,8 +413,9 @@ public struct BaselineFile: Sendable, Equatable {
         }
         for (index, line) in lines.enumerated().dropFirst() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
             let number = index + 1
+            if reasonLines.contains(number) { continue }
             if line.contains("\"criterion\":") {
-                let criterion = try parseCriterion(line, path: path, line: number)
+                let criterion = try parseCriterion(line, path: path, line: number, resolve: resolve)
                 if let first = seen[key(criterion.check, criterion.metricKey)] {
                     throw .badFile(path: path, line: number, message: "duplicate entry for check '\(criterion.check)' criterion '\(criterion.name)' (first on line \(first))")
                 }
@@ -377,13 +445,17 @@ public struct BaselineFile: Sendable, Equatable {
             }
             try checkVerdict(verdict, of: raw.check, line: number)
             let tolerance = try raw.tol?.validated(path: path, line: number) ?? BaselineTolerance()
+            let reason = try resolve(reason: raw.reason, setBy: raw.set_by, line: number)
             entries.append(BaselineEntry(check: raw.check, metric: raw.metric, value: value, tolerance: tolerance,
-                                         verdict: verdict, epoch: raw.epoch, reason: raw.reason, setBy: raw.set_by))
+                                         verdict: verdict, epoch: raw.epoch, reason: reason.text, setBy: reason.setBy))
         }
         return BaselineFile(header: header, entries: entries, criteria: criteria)
     }
 
-    private static func parseCriterion(_ line: String, path: String, line number: Int) throws(RecordingError) -> BaselineCriterion {
+    private static func parseCriterion(
+        _ line: String, path: String, line number: Int,
+        resolve: (_ reason: String, _ setBy: String?, _ line: Int) throws(RecordingError) -> BaselineReason
+    ) throws(RecordingError) -> BaselineCriterion {
         let raw: RawCriterion = try decodeLine(line, as: RawCriterion.self, path: path, line: number, allowedKeys: RawCriterion.keys)
         guard let comparison = Comparison(rawValue: raw.comparison) else {
             throw .badFile(path: path, line: number, message: "key 'comparison': '\(raw.comparison)' is not one of >=, <=, >, <")
@@ -405,10 +477,11 @@ public struct BaselineFile: Sendable, Equatable {
         guard let verdict = RecordedVerdict(rawValue: raw.verdict) else {
             throw .badFile(path: path, line: number, message: "key 'verdict': '\(raw.verdict)' is not one of \(RecordedVerdict.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+        let reason = try resolve(raw.reason, raw.set_by, number)
         return BaselineCriterion(check: raw.check, name: raw.criterion, statistic: raw.statistic, comparison: comparison,
                                  threshold: threshold, outcome: outcome, low: low, high: high,
                                  tolerance: try raw.tol?.validated(path: path, line: number) ?? BaselineTolerance(),
-                                 verdict: verdict, epoch: raw.epoch, reason: raw.reason, setBy: raw.set_by)
+                                 verdict: verdict, epoch: raw.epoch, reason: reason.text, setBy: reason.setBy)
     }
 
     private static func decodeLine<T: Decodable>(_ line: String, as type: T.Type, path: String, line number: Int,
@@ -450,6 +523,16 @@ public struct BaselineFile: Sendable, Equatable {
         var verdict: String
         var epoch: Int
         var reason: String
+        // swiftlint:disable:next identifier_name
+        var set_by: String?
+    }
+
+    /// The on-disk shape of one reason line (schema 3).
+    private struct RawReason: Decodable {
+        static let keys: Set<String> = ["reason_id", "text", "set_by"]
+        // swiftlint:disable:next identifier_name
+        var reason_id: String
+        var text: String
         // swiftlint:disable:next identifier_name
         var set_by: String
     }
@@ -506,7 +589,7 @@ public struct BaselineFile: Sendable, Equatable {
         var epoch: Int
         var reason: String
         // swiftlint:disable:next identifier_name
-        var set_by: String
+        var set_by: String?
     }
 }
 

@@ -13,9 +13,14 @@ import TestSupport
         #expect(changed.count == 4, "timing metrics are not baselined")
         let text = file.serialized()
         let lines = text.split(separator: "\n")
-        #expect(lines[0].hasPrefix("{\"schema\":2,\"suite\":\"smoke\",\"determinism_class\":"))
+        #expect(lines[0].hasPrefix("{\"schema\":3,\"suite\":\"smoke\",\"determinism_class\":"))
+        // The reason is written once, on a reason line whose id is a content hash, and lines refer to it.
+        let id = BaselineReason(text: "first \"quoted\"", setBy: "1111111111111111111111111111111111111111").id
+        #expect(id.count == 10)
+        #expect(lines[1] == #"{"reason_id":""# + id + #"","text":"first \"quoted\"","set_by":"1111111111111111111111111111111111111111"}"#)
+        #expect(text.components(separatedBy: "first").count == 2, "the reason text is written once")
         // TD-1 correlations carry their family's cross-class tolerance (measured between Cooperlake and Zen kernels).
-        #expect(lines[1] == #"{"check":"TD-1/model","metric":"corr[2]","value":0.30000000000000004,"bits":"3fd3333333333334","tol":{"abs":0.005,"rel":0.05,"ulp":0},"verdict":"supported","epoch":1,"reason":"first \"quoted\"","set_by":"1111111111111111111111111111111111111111"}"#)
+        #expect(lines[2] == #"{"check":"TD-1/model","metric":"corr[2]","value":0.30000000000000004,"bits":"3fd3333333333334","tol":{"abs":0.005,"rel":0.05},"verdict":"supported","epoch":1,"reason":""# + id + #""}"#)
         #expect(text.contains(#""value":"NaN""#) && text.contains(#""value":"-0""#) && text.contains(#""value":"-Infinity""#))
         let parsed = try BaselineFile.parse(text, path: "B.jsonl")
         #expect(parsed.entries.map(\.value.bitPattern) == file.entries.map(\.value.bitPattern))
@@ -35,7 +40,10 @@ import TestSupport
         let oldLines = Set(original.serialized().split(separator: "\n").dropFirst())
         let newLines = updated.serialized().split(separator: "\n").dropFirst()
         let unchanged = newLines.filter(oldLines.contains)
-        #expect(unchanged.count == 1 && unchanged[0].contains(#""metric":"a""#) && unchanged[0].contains(#""reason":"initial""#))
+        let initial = BaselineReason(text: "initial", setBy: "1111111111111111111111111111111111111111").id
+        // The line that did not move is byte-identical, and so is the reason line it refers to.
+        #expect(unchanged.count == 2 && unchanged.contains { $0.contains(#""reason_id":""# + initial) }
+                && unchanged.contains { $0.contains(#""metric":"a""#) && $0.contains(#""reason":""# + initial) })
         let b = try #require(updated.entry(check: "TD-1/model", metric: "b"))
         #expect(b.epoch == 2 && b.reason == "kernel change" && b.setBy.hasPrefix("2222"))
         #expect(updated.entry(check: "TD-1/model", metric: "new")?.epoch == 1)
@@ -54,6 +62,40 @@ import TestSupport
         #expect(error("\(header)\n{not json").hasPrefix("Baselines/claims/s/c.jsonl:2: not a JSON object"))
         #expect(error(header.replacingOccurrences(of: "\"schema\":1", with: "\"schema\":9")).contains(":1: key 'schema'"))
         #expect(error("\(header)\n\(good)\n\(good)").contains(":3: duplicate entry"))
+    }
+
+    @Test func schemaTwoFilesAreReadAndRewrittenAsSchemaThreeWithTheSameLines() throws {
+        let two = #"{"schema":2,"suite":"s","determinism_class":"c","class_fields":{},"model_sha256":"m","corpus_sha256":{},"suite_sha256":"x"}"#
+        let lines = [two,
+                     #"{"check":"C/model","criterion":"gate","statistic":"r","comparison":">=","threshold":0.5,"threshold_bits":"3fe0000000000000","interval":[0.5,0.75],"interval_bits":["3fe0000000000000","3fe8000000000000"],"outcome":"held","tol":{"abs":0,"rel":0,"ulp":0},"verdict":"supported","epoch":2,"reason":"kernels","set_by":"bbbb"}"#,
+                     #"{"check":"C/model","metric":"a","value":0.5,"bits":"3fe0000000000000","tol":{"abs":0.001,"rel":0,"ulp":3},"verdict":"supported","epoch":1,"reason":"first","set_by":"aaaa"}"#,
+                     #"{"check":"C/model","metric":"b","value":0.5,"bits":"3fe0000000000000","tol":{"abs":0,"rel":0,"ulp":0},"verdict":"supported","epoch":2,"reason":"kernels","set_by":"bbbb"}"#]
+        let old = try BaselineFile.parse(lines.joined(separator: "\n"), path: "old.jsonl")
+        let text = old.serialized()
+        let new = try BaselineFile.parse(text, path: "new.jsonl")
+        #expect(new.entries == old.entries && new.criteria == old.criteria)
+        #expect(new.header.schema == 3 && text.hasPrefix(#"{"schema":3,"#))
+        #expect(text.split(separator: "\n").filter { $0.contains("reason_id") }.count == 2, "one line per (reason, set_by)")
+        #expect(text.contains(#""ulp":3"#), "a non-zero ulp tolerance is kept")
+        #expect(new.serialized() == text)
+    }
+
+    @Test func schemaThreeReasonReferencesAreChecked() {
+        let three = #"{"schema":3,"suite":"s","determinism_class":"c","class_fields":{},"model_sha256":"m","corpus_sha256":{},"suite_sha256":"x"}"#
+        let id = BaselineReason(text: "r", setBy: "s").id
+        let reason = #"{"reason_id":""# + id + #"","text":"r","set_by":"s"}"#
+        let entry = #"{"check":"C/model","metric":"m","value":0.5,"bits":"3fe0000000000000","tol":{"abs":0,"rel":0},"verdict":"supported","epoch":1,"reason":""# + id + #""}"#
+        #expect(parseError([three, reason, entry].joined(separator: "\n")) == "no error")
+        #expect(parseError([three, entry, reason].joined(separator: "\n")) == "no error", "reason lines may stand anywhere")
+        #expect(parseError([three, entry].joined(separator: "\n")).contains(":2: key 'reason': '\(id)' names no reason line"))
+        #expect(parseError([three, reason.replacingOccurrences(of: #""text":"r""#, with: #""text":"edited""#), entry].joined(separator: "\n"))
+            .contains(":2: key 'reason_id'"))
+        #expect(parseError([three, reason, reason, entry].joined(separator: "\n")).contains(":3: duplicate reason"))
+        #expect(parseError([three, reason, entry.replacingOccurrences(of: id + #""}"#, with: id + #"","set_by":"s"}"#)].joined(separator: "\n"))
+            .contains(":3: unknown key 'set_by'"))
+        #expect(parseError([Self.header, reason].joined(separator: "\n")).contains(":2: a reason line needs schema 3"))
+        #expect(parseError([Self.header, Self.line("a").replacingOccurrences(of: #","set_by":"s""#, with: "")].joined(separator: "\n"))
+            .contains(":2: missing key 'set_by'"))
     }
 
     static let header = #"{"schema":1,"suite":"s","determinism_class":"c","class_fields":{},"model_sha256":"m","corpus_sha256":{},"suite_sha256":"x"}"#

@@ -19,7 +19,7 @@ struct BaselineCommand: ParsableCommand {
           rbench baseline update --suite smoke --reason "engine: fused QKV changes rounding"
           rbench baseline init --suite new-model
         """,
-        subcommands: [Update.self, Show.self, Init.self])
+        subcommands: [Update.self, Show.self, Init.self, Migrate.self])
 
     struct Update: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -45,6 +45,9 @@ struct BaselineCommand: ParsableCommand {
         @Flag(help: "Allow a dirty work tree or a run from one.")
         var allowDirty = false
 
+        @Flag(help: "List every changed line, even when there are many (default: a count per check beyond \(changeListLimit)).")
+        var verbose = false
+
         @OptionGroup var store: StoreOptions
 
         func run() throws {
@@ -58,7 +61,7 @@ struct BaselineCommand: ParsableCommand {
                 let (file, changed) = BaselineUpdate.apply(run: record, to: existing, reason: reason)
                 try file.write(to: url)
                 print("\(url.path): \(changed.count) line(s) changed from run \(record.id)")
-                for line in changed { print("  \(line)") }
+                printChanges(changed, verbose: verbose)
             }
         }
     }
@@ -128,6 +131,46 @@ struct BaselineCommand: ParsableCommand {
         }
     }
 
+    struct Migrate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Rewrite a suite's baseline files in the current file schema; no value, reason or epoch changes.",
+            discussion: """
+            Older files (schema 1 and 2 wrote the reason and set_by on every line) are still read; \
+            this only makes them smaller. Each file is read back after writing and refused \
+            (nothing written) unless it holds the same lines. Commit the result on its own.
+
+            Examples:
+              rbench baseline migrate --suite smoke
+            """)
+
+        @Option(help: "The suite.")
+        var suite: String
+
+        @OptionGroup var store: StoreOptions
+
+        func run() throws {
+            try withExitCodes {
+                let classes = BaselineFile.classes(in: store.baselinesURL, suite: suite)
+                guard !classes.isEmpty else {
+                    throw RecordingError.missingFile(path: store.baselinesURL.appendingPathComponent("claims/\(suite)").path,
+                                                     hint: "suite \(suite) has no baseline file to migrate")
+                }
+                for name in classes {
+                    let url = BaselineFile.url(in: store.baselinesURL, suite: suite, determinismClass: name)
+                    let before = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
+                    let file = try BaselineFile.load(url)
+                    let migrated = try BaselineFile.parse(file.serialized(), path: url.path)
+                    guard migrated.entries == file.entries, migrated.criteria == file.criteria else {
+                        throw RecordingError.refused("\(url.path): the rewritten file would not hold the same lines; nothing written")
+                    }
+                    try file.write(to: url)
+                    let after = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
+                    print("\(url.path): schema \(file.header.schema) → \(BaselineHeader.currentSchema), \(file.entries.count + file.criteria.count) lines, \(before) → \(after) bytes")
+                }
+            }
+        }
+    }
+
     struct Init: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write a candidate baseline (<class>.candidate.jsonl) for a new model from a complete run; rename it to <class>.jsonl and commit to activate.",
@@ -165,6 +208,22 @@ struct BaselineCommand: ParsableCommand {
             }
         }
     }
+}
+
+/// Beyond this many changed lines `baseline update` prints a count per check instead of every line.
+let changeListLimit = 40
+
+/// The changed lines of an update: each one when they are few (or `verbose`), else one count per
+/// check, so a first baseline of a large suite does not print thousands of lines.
+private func printChanges(_ changed: [String], verbose: Bool) {
+    guard !verbose, changed.count > changeListLimit else {
+        for line in changed { print("  \(line)") }
+        return
+    }
+    var countByCheck: [String: Int] = [:]
+    for line in changed { countByCheck[String(line.split(separator: " ").first ?? ""), default: 0] += 1 }
+    for (check, count) in countByCheck.sorted(by: { $0.key < $1.key }) { print("  \(check): \(count) line(s)") }
+    print("  (--verbose lists every line)")
 }
 
 /// The run a baseline is taken from: explicit, or the latest complete run of the suite at HEAD.

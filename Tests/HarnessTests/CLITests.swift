@@ -47,7 +47,9 @@ import TestSupport
         try (good.serialized() + "{\"check\": 1}\n").write(to: url, atomically: true, encoding: .utf8)
         let malformed = try call(args, in: root)
         #expect(malformed.status == 65)
-        #expect(malformed.stderr.contains("\(url.lastPathComponent):\(good.entries.count + good.criteria.count + 2): unknown key") || malformed.stderr.contains(":\(good.entries.count + good.criteria.count + 2):"))
+        // The bad line comes after the header, the reason lines and every entry.
+        let badLine = good.serialized().split(separator: "\n").count + 1
+        #expect(malformed.stderr.contains("\(url.lastPathComponent):\(badLine): unknown key") || malformed.stderr.contains(":\(badLine):"), "\(malformed.stderr)")
 
         #expect(try call(["check", "--bogus"], in: root).status == 64)
         #expect(try call(["check", "no-such-run", "--db", "results/rbench.sqlite"], in: root).status == 64)
@@ -115,5 +117,36 @@ import TestSupport
         #expect(imported.status == 0 && imported.stdout.contains("imported 1 of 1"))
         #expect(try call(["runs", "--db", "rebuilt.sqlite"], in: repo.url).stdout.contains("head-run"))
         #expect(try call(["history", "T-1/model:b", "--db", "rebuilt.sqlite"], in: repo.url).stdout.contains("2.0"))
+    }
+
+    @Test func baselineMigrateRewritesSchemaTwoWithTheSameLinesAndLongUpdatesAreSummarized() throws {
+        let repo = try TemporaryGitRepository()
+        defer { repo.remove() }
+        try repo.commit("README", "x\n")
+        let header = #"{"schema":2,"suite":"tiny","determinism_class":"c0ffee","class_fields":{},"model_sha256":"m","corpus_sha256":{},"suite_sha256":"s"}"#
+        let lines = (0..<3).map { #"{"check":"T-1/model","metric":"m\#($0)","value":0.5,"bits":"3fe0000000000000","tol":{"abs":0,"rel":0,"ulp":0},"verdict":"supported","epoch":1,"reason":"the first reason, long enough to matter","set_by":"aaaa"}"# }
+        try repo.directory.write("Baselines/claims/tiny/c0ffee.jsonl", ([header] + lines).joined(separator: "\n") + "\n")
+        let path = repo.url.appendingPathComponent("Baselines/claims/tiny/c0ffee.jsonl")
+        let before = try BaselineFile.load(path)
+        let migrated = try call(["baseline", "migrate", "--suite", "tiny"], in: repo.url)
+        #expect(migrated.status == 0, "\(migrated.stderr)")
+        #expect(migrated.stdout.contains("schema 2 → 3, 3 lines"))
+        let after = try BaselineFile.load(path)
+        #expect(after.entries == before.entries && after.header.schema == 3)
+        #expect(try String(contentsOf: path, encoding: .utf8).components(separatedBy: "the first reason").count == 2)
+        #expect(try call(["baseline", "migrate", "--suite", "none"], in: repo.url).status == 65)
+
+        // A first baseline of many lines prints a count per check, not every line.
+        let store = try ResultStore(path: repo.url.appendingPathComponent("results/rbench.sqlite").path)
+        let metrics = (0..<60).map { MetricRecord(name: "x", layer: $0, value: Double($0)) }
+        let run = RunRecord(id: "many", status: .complete, suite: "wide", suiteSHA256: "s", modelSHA256: "m", corporaSHA256: [:],
+                            masterSeed: 1, argv: [], revision: try RevisionInfo.read(at: repo.url), environment: testEnvironment(),
+                            results: [ResultRecord(claimID: "T-1", subject: "model", verdict: .supported, seed: 1, durationNS: 1, metrics: metrics),
+                                      ResultRecord(claimID: "T-1", subject: "shuffle", verdict: .refuted, seed: 1, durationNS: 1, metrics: [metrics[0]])])
+        try store.importRun(run)
+        let update = try call(["baseline", "update", "--suite", "wide", "--run", "many", "--allow-dirty", "--reason", "first"], in: repo.url)
+        #expect(update.status == 0, "\(update.stderr)")
+        #expect(update.stdout.contains("61 line(s) changed") && update.stdout.contains("  T-1/model: 60 line(s)")
+                && update.stdout.contains("  T-1/shuffle: 1 line(s)") && !update.stdout.contains("x[59]"))
     }
 }

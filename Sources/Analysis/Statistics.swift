@@ -242,11 +242,20 @@ public enum Statistics {
     /// ln Σ exp(xᵢ) of Float32 logits, widened to Float64 (the normalizer ``klDivergence(logitsP:logitsQ:normalizerQ:)`` takes).
     public static func logSumExp(_ logits: UnsafeBufferPointer<Float>) -> Double { logSumExp(logits, widen: Double.init) }
 
+    /// Below this, `exp` of a Double is exactly 0 (e^−745.14 rounds to 0), so it need not be called.
+    static let expUnderflow = -746.0
+
     private static func logSumExp<C: Collection>(_ x: C, widen: (C.Element) -> Double) -> Double {
         guard let top = x.lazy.map(widen).max() else { return -.infinity }
         guard top.isFinite else { return top }
         var sum = 0.0
-        for v in x { sum += exp(widen(v) - top) }
+        for v in x {
+            // Below −746 exp is exactly 0 (the smallest subnormal is e^−744.4), so skipping it keeps
+            // the bits; glibc's exp takes a slow underflow path there, which a random-init model's
+            // wide logits hit on most of a 49k vocabulary.
+            let d = widen(v) - top
+            if d > Self.expUnderflow { sum += exp(d) }
+        }
         return top + log(sum)
     }
 
@@ -260,14 +269,15 @@ public enum Statistics {
         var kl = 0.0
         for i in logitsP.indices {
             var lp = widen(logitsP[i]) - normalizerP
-            var p = exp(lp)
+            var p = lp > Self.expUnderflow ? exp(lp) : 0
             if p == 0 {
                 p = .ulpOfOne
                 lp = floor
             }
             var lq = widen(logitsQ[i]) - normalizerQ
-            // exp underflows to 0 only far below −700; skip the exponential above that.
-            if lq < -700, exp(lq) == 0 { lq = floor }
+            // exp underflows to 0 only far below −700; skip the exponential above that (and below
+            // −746, where it is certainly 0).
+            if lq < -700, lq <= Self.expUnderflow || exp(lq) == 0 { lq = floor }
             kl += p * (lp - lq)
         }
         return kl

@@ -308,6 +308,14 @@ public struct BaselineFile: Sendable, Equatable {
     /// Writes the file, creating its folder. Refuses (writing nothing) a file that ``load(_:)``
     /// would reject, e.g. two lines for one metric because a run holds one check twice.
     public func write(to url: URL) throws(RecordingError) {
+        // Two different reasons with one 10-hex-digit id would merge on disk; refuse rather than mislabel.
+        var byID: [String: BaselineReason] = [:]
+        for reason in entries.map({ BaselineReason(text: $0.reason, setBy: $0.setBy) })
+            + criteria.map({ BaselineReason(text: $0.reason, setBy: $0.setBy) }) {
+            if let other = byID.updateValue(reason, forKey: reason.id), other != reason {
+                throw .badFile(path: url.path, line: nil, message: "not written: reasons \(CanonicalJSON.string(other.text)) and \(CanonicalJSON.string(reason.text)) share the id \(reason.id); reword one --reason")
+            }
+        }
         do {
             try Self.checkLocation(try Self.parse(serialized(), path: url.path).header, of: url)
         } catch {

@@ -75,7 +75,10 @@ test: deps
 	$(SWIFT) build --build-tests $(SWIFT_TEST_FLAGS); built=$$?; \
 	wait $$fetch; fetched=$$?; cat $(FETCH_LOG); \
 	if [ $$fetched != 0 ]; then echo "error: fetching $(TEST_MODELS) failed (see above)"; exit 1; fi; exit $$built
-	$(SWIFT) test --skip-build $(SWIFT_TEST_FLAGS)
+	@core=$$($(RBENCH) bench --blas-correction); \
+	if [ -n "$$core" ]; then echo "OpenBLAS falls back to its generic kernels on this CPU: the tests run with OPENBLAS_CORETYPE=$$core (as rbench does)"; \
+	  export OPENBLAS_CORETYPE=$$core RBENCH_BLAS_CORE_OVERRIDE=$$core; fi; \
+	set -x; $(SWIFT) test --skip-build $(SWIFT_TEST_FLAGS)
 	rm -rf results/ci && $(RBENCH) run --suite smoke --db results/ci/rbench.sqlite --markdown results/ci/summary.md
 
 run: build $(SMOLLM2_FILE)

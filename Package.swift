@@ -26,7 +26,7 @@ let package = Package(
         .target(name: "GGUF"),
         .target(name: "NPY"),
         .target(name: "Tokenization", dependencies: ["GGUF"]),
-        // The one owner of OpenBLAS's process-wide thread count, shared by the engine and the numerics.
+        // The one owner of OpenBLAS's process-wide settings (thread count, kernel choice), shared by the engine and the numerics.
         .target(name: "BLASThreading", dependencies: ["COpenBLAS"]),
         .target(name: "Engine", dependencies: ["GGUF", "COpenBLAS", "BLASThreading", "Profiling"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
@@ -43,7 +43,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ]),
         .executableTarget(name: "rbench", dependencies: [
-            "Harness", "NPY",
+            "Harness", "NPY", "BLASThreading",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "TestSupport", dependencies: ["GGUF", "NPY"]),

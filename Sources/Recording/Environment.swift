@@ -21,6 +21,9 @@ public struct EnvironmentInfo: Codable, Sendable, Equatable {
     public var blasConfig: String
     /// The BLAS kernel family actually dispatched (e.g. `Haswell`).
     public var blasCoreType: String
+    /// Why ``blasCoreType`` is not OpenBLAS's own choice, when rbench overrode it (OpenBLAS fell back to its
+    /// generic kernels on a CPU it does not know); nil when OpenBLAS chose, as in every run before it was recorded.
+    public var blasCoreOverride: String?
     public var batchSize: Int
     /// Where the model's block matrices lived (`dense` or `quantized`), with the policy that chose it.
     /// Recorded, not part of the determinism class: both residencies compute the same bits
@@ -33,7 +36,7 @@ public struct EnvironmentInfo: Codable, Sendable, Equatable {
     public init(hostname: String, osName: String, kernel: String, cpuModel: String, cpuArch: String,
                 isaFeatures: [String], coresOnline: Int, threads: Int, memoryBytes: UInt64, swiftVersion: String,
                 buildConfig: String, blasConfig: String, blasCoreType: String, batchSize: Int,
-                weightResidency: String? = nil, engine: EngineRecord? = nil) {
+                weightResidency: String? = nil, engine: EngineRecord? = nil, blasCoreOverride: String? = nil) {
         self.hostname = hostname
         self.osName = osName
         self.kernel = kernel
@@ -50,12 +53,14 @@ public struct EnvironmentInfo: Codable, Sendable, Equatable {
         self.batchSize = batchSize
         self.weightResidency = weightResidency
         self.engine = engine
+        self.blasCoreOverride = blasCoreOverride
     }
 
     /// Describes this machine; the caller supplies what only the engine knows.
     public static func current(threads: Int, blasConfig: String, blasCoreType: String, batchSize: Int,
                                buildConfig: String = EnvironmentInfo.compiledBuildConfig,
-                               weightResidency: String? = nil, engine: EngineRecord? = nil) -> EnvironmentInfo {
+                               weightResidency: String? = nil, engine: EngineRecord? = nil,
+                               blasCoreOverride: String? = nil) -> EnvironmentInfo {
         let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
         let (model, flags) = parseCPUInfo(cpuinfo)
         var uts = utsname()
@@ -69,7 +74,8 @@ public struct EnvironmentInfo: Codable, Sendable, Equatable {
             cpuModel: model, cpuArch: field(uts.machine), isaFeatures: flags,
             coresOnline: info.activeProcessorCount, threads: threads, memoryBytes: info.physicalMemory,
             swiftVersion: compilerVersion, buildConfig: buildConfig, blasConfig: blasConfig,
-            blasCoreType: blasCoreType, batchSize: batchSize, weightResidency: weightResidency, engine: engine)
+            blasCoreType: blasCoreType, batchSize: batchSize, weightResidency: weightResidency, engine: engine,
+            blasCoreOverride: blasCoreOverride)
     }
 
     /// The ISA flags that pick different numeric kernels; others (e.g. `pni`) only add noise.

@@ -1,3 +1,4 @@
+import BLASThreading
 import ArgumentParser
 import Engine
 import Foundation
@@ -24,11 +25,17 @@ struct Bench: ParsableCommand {
         model in the same run: the suite's time in sgemm-seconds and in prefill tokens is what \
         compares across machines. `make bench` runs `rbench bench --suite smoke`.
 
+        --blas-correction prints only the OpenBLAS kernel family rbench forces on this CPU (nothing \
+        when OpenBLAS's own choice stands): OpenBLAS 0.3.21 gives a CPU it does not know its generic \
+        Prescott kernels, 4–5× slower in sgemm, and rbench then restarts itself with \
+        OPENBLAS_CORETYPE set. `make test` exports the same choice to the test processes.
+
         Examples:
           rbench bench --suite smoke
           rbench bench --model .models/SmolLM2-135M-Instruct.Q4_1.gguf
           rbench bench --model M.gguf --prompts 32 --tokens 64 --threads 2 --json
           rbench bench --model .models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf --prompts 16 --weights quantized
+          core=$(rbench bench --blas-correction); [ -z "$core" ] || export OPENBLAS_CORETYPE=$core
 
         Exit codes: 0 done, 64 usage error, 65 missing or malformed model, 70 internal error.
         """)
@@ -44,6 +51,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Timed repetitions (the best is reported).") var repetitions = 5
     @Option(help: "Where the block matrices live: auto, dense or quantized.") var weights = "auto"
     @Flag(help: "Print one JSON object instead of text.") var json = false
+    @Flag(help: "Print only the OpenBLAS kernel family rbench forces on this CPU (empty when none).") var blasCorrection = false
 
     func validate() throws {
         for (name, value) in [("--prompts", prompts), ("--tokens", tokens), ("--threads", threads), ("--repetitions", repetitions)] where value < 1 {
@@ -55,12 +63,14 @@ struct Bench: ParsableCommand {
         guard ResidencyPolicy(name: weights) != nil else {
             throw ValidationError("--weights must be auto, dense or quantized, not '\(weights)'.")
         }
-        guard model != nil || suite != nil else { throw ValidationError("Give --model FILE (prefill) or --suite NAME (a suite's time).") }
+        guard model != nil || suite != nil || blasCorrection else { throw ValidationError("Give --model FILE (prefill) or --suite NAME (a suite's time).") }
     }
 
     func run() throws {
         try withExitCodes {
-            if let suite { try measureSuite(suite) } else { try measure(model!) }
+            if blasCorrection {
+                print(BLASKernels.forced ?? "")
+            } else if let suite { try measureSuite(suite) } else { try measure(model!) }
         }
     }
 
@@ -100,7 +110,7 @@ struct Bench: ParsableCommand {
             print("""
             model            \(report.model)
             work             \(prompts) prompts × \(tokens) tokens, residual stream captured at all \(c.residualCount) states
-            threads          \(threads)   (\(report.blas))
+            threads          \(threads)   (\(report.blas)\(BLASKernels.override.map { "; \($0)" } ?? ""))
             weights          \(report.weight_residency) (policy \(report.residency_policy)): block matrices \(String(format: "%.0f", Double(report.block_matrix_bytes) / 1_048_576)) MiB
             prefill          \(String(format: "%.0f", tokensPerSecond)) tok/s (best of \(repetitions): \(times.map { String(format: "%.3f s", $0) }.joined(separator: ", ")))
             sgemm            \(String(format: "%.1f", gflops)) GFLOP/s measured now → ceiling \(String(format: "%.0f", ceiling)) tok/s at \(String(format: "%.3f", flopsPerToken / 1e9)) GFLOP/token

@@ -1,3 +1,4 @@
+import BLASThreading
 import ArgumentParser
 import Harness
 import Recording
@@ -24,8 +25,10 @@ struct RBench: ParsableCommand {
                       Trace.self, Tokenize.self, Generate.self, Bench.self, TestHoldRunCommand.self]
     )
 
-    /// Ignores SIGPIPE before any command runs, so `rbench run … | head -1` completes and records its run.
+    /// Corrects OpenBLAS's kernel choice (``BLASKernels``), then ignores SIGPIPE before any command runs, so `rbench run … | head -1` completes and records its run.
     static func main() {
+        // Before any work: OpenBLAS's generic fallback kernels on a CPU it does not know cost 4–5×.
+        BLASKernels.restartWithCorrectedKernelsIfNeeded()
         StandardStreams.tolerateClosedStreams()
         main(nil)
     }

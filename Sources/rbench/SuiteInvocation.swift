@@ -1,3 +1,4 @@
+import BLASThreading
 import Engine
 import Foundation
 import Harness
@@ -59,7 +60,8 @@ struct SuiteInvocation {
                                   batchSize: info.batchSize,
                                   weightResidency: prepared.savedStates == nil && engine == "native"
                                       ? EngineResources.residencyRecord(for: parsed.model.path) : nil,
-                                  engine: prepared.savedStates?.engineRecord ?? EngineResources.engine?.record),
+                                  engine: prepared.savedStates?.engineRecord ?? EngineResources.engine?.record,
+                                  blasCoreOverride: BLASKernels.override),
             argv: CommandLine.arguments)
         var runner = SuiteRunner(suite: parsed, registry: HarnessDefaults.registry, resources: resources, provenance: provenance,
                                  store: store, runsDirectory: runsDirectory, baselinesDirectory: baselinesDirectory, strict: strict,

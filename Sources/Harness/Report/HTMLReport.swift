@@ -128,7 +128,7 @@ struct ReportPage {
             ("suite", "\(escapeXML(run.suite)) <code>\(Self.short(run.suiteSHA256))</code>"),
             ("model", "<code>\(Self.short(run.modelSHA256))</code> \(escapeXML(run.artifacts.first { $0.role == "model" }.map { URL(fileURLWithPath: $0.path).lastPathComponent } ?? ""))"),
             ("corpora", corpora.isEmpty ? "—" : corpora),
-            ("machine", escapeXML("\(environment.cpuModel) (\(environment.cpuArch)), \(environment.threads) threads, BLAS core \(environment.blasCoreType)")),
+            ("machine", escapeXML("\(environment.cpuModel) (\(environment.cpuArch)), \(environment.threads) threads, BLAS core \(environment.blasCoreType)\(environment.blasCoreOverride.map { " (\($0))" } ?? "")")),
             ("determinism class", "<code>\(escapeXML(environment.determinismClass))</code>"),
             ("date", escapeXML(Self.date(run.startedAt)) + (run.finishedAt.map { " · took " + Self.duration(UInt64(max(0, $0 - run.startedAt) * 1e9)) } ?? "")),
             ("run", "<code>\(escapeXML(run.id))</code> · \(escapeXML(run.status.rawValue)) · seed \(run.masterSeed)"),

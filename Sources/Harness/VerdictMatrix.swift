@@ -2,21 +2,38 @@ import Evidence
 import Foundation
 import Recording
 
-/// The claim × model table: for one suite, the latest complete run of each model (by hash),
-/// side by side — the "validate the claims on a new model" view.
+/// The claim × model table: for one suite, the latest complete run of each model (by hash) and
+/// engine, side by side — the "validate the claims on a new model" view, and, with `--engine`, the
+/// "does another engine keep the claims" view: the same model run natively and through
+/// transformers gets two columns.
 public enum VerdictMatrix {
-    /// Latest complete run per model hash of `suite`, oldest model first.
+    /// What a column stands for: a model hash and the engine that ran it (nil: the native engine).
+    static func columnKey(_ run: RunRecord) -> String {
+        run.modelSHA256 + "|" + (run.environment.engine.map { "\($0.name)|\($0.version)|\($0.device)|\($0.dtype)" } ?? "native")
+    }
+
+    /// Latest complete run per model hash and engine of `suite`, oldest first.
     public static func latestRunsPerModel(store: ResultStore, suite: String, limit: Int = 500) throws -> [RunRecord] {
-        var seen: [String: RunRecord] = [:]
-        var order: [String] = []
+        var runs: [RunRecord] = []
         for summary in try store.runs(limit: limit) where summary.suite == suite && summary.status == .complete {
-            let run = try store.loadRun(id: summary.id)
-            if seen[run.modelSHA256] == nil {
-                seen[run.modelSHA256] = run
-                order.append(run.modelSHA256)
-            }
+            runs.append(try store.loadRun(id: summary.id))
         }
-        return order.reversed().compactMap { seen[$0] }
+        return latestPerColumn(newestFirst: runs)
+    }
+
+    /// The first run of each column in `newestFirst`, returned oldest first.
+    static func latestPerColumn(newestFirst runs: [RunRecord]) -> [RunRecord] {
+        var seen: Set<String> = []
+        var kept: [RunRecord] = []
+        for run in runs where seen.insert(columnKey(run)).inserted { kept.append(run) }
+        return kept.reversed()
+    }
+
+    /// A column's heading: the model file and hash, and the engine when it is not the native one.
+    static func columnName(_ run: RunRecord) -> String {
+        let file = run.artifacts.first { $0.role == "model" }.map { URL(fileURLWithPath: $0.path).lastPathComponent } ?? "model"
+        let engine = run.environment.engine.map { " via \($0.name) on \($0.device)" } ?? ""
+        return "\(file) (\(run.modelSHA256.prefix(8)))\(engine)"
     }
 
     /// The criterion a verdict rests on: the first failed, else the first undecided, else the first.
@@ -49,13 +66,10 @@ public enum VerdictMatrix {
         return result
     }
 
-    /// A text table: one row per check (claim/subject), one column per model.
+    /// A text table: one row per check (claim/subject), one column per model and engine.
     public static func table(_ runs: [RunRecord]) -> String {
         guard !runs.isEmpty else { return "no complete runs\n" }
-        let names = runs.map { run -> String in
-            let file = run.artifacts.first { $0.role == "model" }.map { URL(fileURLWithPath: $0.path).lastPathComponent } ?? "model"
-            return "\(file) (\(run.modelSHA256.prefix(8)))"
-        }
+        let names = runs.map(columnName)
         var checks: [String] = []
         for run in runs { for result in run.results where !checks.contains(result.check) { checks.append(result.check) } }
         func cell(_ run: RunRecord, _ check: String) -> String {

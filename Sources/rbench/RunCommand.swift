@@ -117,7 +117,7 @@ struct RunCommand: ParsableCommand {
                 }
                 let runs = try VerdictMatrix.latestRunsPerModel(store: results, suite: parsed.name)
                 if runs.count > 1 || model != nil {
-                    print("\nClaim × model (latest complete run of suite \(parsed.name) per model):")
+                    print("\nClaim × model (latest complete run of suite \(parsed.name) per model and engine):")
                     print(VerdictMatrix.table(runs), terminator: "")
                     // The matrix pushed the table's closing line out of sight: repeat that nothing was compared.
                     if report.regime.kind == .none { print("\n\(report.regime.summary)") }

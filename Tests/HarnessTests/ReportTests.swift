@@ -333,3 +333,23 @@ func reportRun(id: String, commit: String, time: Int64, model: String = "m0", th
         #expect(unknown.status != 0 && unknown.stderr.contains("rbench claims"))
     }
 }
+
+@Suite("claim × model matrix")
+struct VerdictMatrixTests {
+    @Test("the same model through another engine gets its own column, named by the engine")
+    func engineIsAColumn() {
+        let native = reportRun(id: "native-old", commit: String(repeating: "a", count: 40), time: 1_000)
+        let nativeNew = reportRun(id: "native-new", commit: String(repeating: "b", count: 40), time: 3_000)
+        var remote = reportRun(id: "transformers", commit: String(repeating: "b", count: 40), time: 2_000)
+        remote.environment.engine = EngineRecord(name: "transformers", version: "transformers 5.24.0, torch 2.13.0+cpu",
+                                                 device: "cpu", dtype: "float32", protocolVersion: 1)
+        remote.results[0].verdict = .inconclusive
+        let other = reportRun(id: "other-model", commit: String(repeating: "b", count: 40), time: 2_500, model: "m1")
+        let columns = VerdictMatrix.latestPerColumn(newestFirst: [nativeNew, other, remote, native])
+        #expect(columns.map(\.id) == ["transformers", "other-model", "native-new"])
+        let table = VerdictMatrix.table(columns)
+        #expect(table.contains("via transformers on cpu"))
+        let td1 = table.split(separator: "\n").first { $0.hasPrefix("TD-1/model") }.map(String.init) ?? ""
+        #expect(td1.contains("inconclusive") && td1.contains("supported"), "\(td1)")
+    }
+}

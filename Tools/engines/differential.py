@@ -68,8 +68,8 @@ def main():
     for flip in flips:
         print(f"  VERDICT DIFFERS {flip}")
     print(f"metrics: {agreeing} of {compared} within {args.tolerance:g} relative ({100 * share:.2f} %)")
-    for relative, check, name, layer, a, b in sorted(worst, key=lambda w: -w[0])[:8]:
-        print(f"  {relative:.3g}  {check} {name}{'' if layer is None else f'[{layer}]'}  {a!r} vs {b!r}")
+    for relative, where, name, layer, a, b in sorted(worst, key=lambda w: -w[0])[:8]:
+        print(f"  {relative:.3g}  {where} {name}{'' if layer is None else f'[{layer}]'}  {a!r} vs {b!r}")
     sys.exit(0 if not flips and share >= args.share else 1)
 
 

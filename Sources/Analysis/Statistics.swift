@@ -216,11 +216,11 @@ public enum Statistics {
     /// log-softmax are replaced by machine epsilon (2.22e-16) in both p and q; there is no renormalization.
     public static func klDivergence(logitsP: [Double], logitsQ: [Double]) -> Double {
         logitsP.withUnsafeBufferPointer { p in
-            logitsQ.withUnsafeBufferPointer { q in klDivergence(p, q) }
+            logitsQ.withUnsafeBufferPointer { q in klDivergence(p, q, normalizerQ: nil, widen: { $0 }) }
         }
     }
 
-    /// KL(p ‖ q) from Float32 logits (``LogitKernels``: widened to Float64, four lanes, the portable exp).
+    /// KL(p ‖ q) from Float32 logits (widened to Float64 first).
     public static func klDivergence(logitsP: [Float], logitsQ: [Float]) -> Double {
         logitsP.withUnsafeBufferPointer { p in
             logitsQ.withUnsafeBufferPointer { q in klDivergence(logitsP: p, logitsQ: q) }
@@ -229,31 +229,18 @@ public enum Statistics {
 
     /// KL(p ‖ q) from Float32 logits in place, e.g. rows of a `[rows × vocabulary]` buffer.
     public static func klDivergence(logitsP: UnsafeBufferPointer<Float>, logitsQ: UnsafeBufferPointer<Float>) -> Double {
-        klDivergence(logitsP: logitsP, logitsQ: logitsQ, normalizerP: nil, normalizerQ: nil)
+        klDivergence(logitsP, logitsQ, normalizerQ: nil, widen: Double.init)
     }
 
     /// KL(p ‖ q) when q's normalizer ``logSumExp(_:)-swift.type.method`` is already known: a reference row
     /// compared against many others pays for its normalizer once. Same bits as without it.
     public static func klDivergence(logitsP: UnsafeBufferPointer<Float>, logitsQ: UnsafeBufferPointer<Float>,
                                     normalizerQ: Double) -> Double {
-        klDivergence(logitsP: logitsP, logitsQ: logitsQ, normalizerP: nil, normalizerQ: normalizerQ)
+        klDivergence(logitsP, logitsQ, normalizerQ: normalizerQ, widen: Double.init)
     }
 
-    /// KL(p ‖ q) with either normalizer already known (nil: computed here). Same bits either way.
-    ///
-    /// Follows the LoT code: probabilities that are exactly 0 after exponentiating the Float64
-    /// log-softmax are replaced by machine epsilon (2.22e-16) in both p and q; there is no renormalization.
-    public static func klDivergence(logitsP: UnsafeBufferPointer<Float>, logitsQ: UnsafeBufferPointer<Float>,
-                                    normalizerP: Double?, normalizerQ: Double?) -> Double {
-        precondition(logitsP.count == logitsQ.count,
-                     "Statistics.klDivergence: vocabularies differ (\(logitsP.count) vs \(logitsQ.count))")
-        return LogitKernels.klDivergence(logitsP, logitsQ, normalizerP: normalizerP ?? logSumExp(logitsP),
-                                         normalizerQ: normalizerQ ?? logSumExp(logitsQ))
-    }
-
-    /// ln Σ exp(xᵢ) of Float32 logits, widened to Float64 (``LogitKernels``; the normalizer
-    /// ``klDivergence(logitsP:logitsQ:normalizerQ:)`` takes).
-    public static func logSumExp(_ logits: UnsafeBufferPointer<Float>) -> Double { LogitKernels.logSumExp(logits) }
+    /// ln Σ exp(xᵢ) of Float32 logits, widened to Float64 (the normalizer ``klDivergence(logitsP:logitsQ:normalizerQ:)`` takes).
+    public static func logSumExp(_ logits: UnsafeBufferPointer<Float>) -> Double { logSumExp(logits, widen: Double.init) }
 
     /// Below this, `exp` of a Double is exactly 0 (e^−745.14 rounds to 0), so it need not be called.
     static let expUnderflow = -746.0
@@ -272,13 +259,12 @@ public enum Statistics {
         return top + log(sum)
     }
 
-    /// The Float64 reference: libm's `exp`, one term at a time (Float32 logits take ``LogitKernels``).
-    private static func klDivergence(_ logitsP: UnsafeBufferPointer<Double>, _ logitsQ: UnsafeBufferPointer<Double>) -> Double {
+    private static func klDivergence<E>(_ logitsP: UnsafeBufferPointer<E>, _ logitsQ: UnsafeBufferPointer<E>,
+                                        normalizerQ knownNormalizerQ: Double?, widen: (E) -> Double) -> Double {
         precondition(logitsP.count == logitsQ.count,
                      "Statistics.klDivergence: vocabularies differ (\(logitsP.count) vs \(logitsQ.count))")
-        let widen: (Double) -> Double = { $0 }
         let normalizerP = logSumExp(logitsP, widen: widen)
-        let normalizerQ = logSumExp(logitsQ, widen: widen)
+        let normalizerQ = knownNormalizerQ ?? logSumExp(logitsQ, widen: widen)
         let floor = log(Double.ulpOfOne)
         var kl = 0.0
         for i in logitsP.indices {

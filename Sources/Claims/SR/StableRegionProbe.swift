@@ -127,15 +127,23 @@ struct StableRegionProbe {
     }
 
     /// KL(p₀ ‖ q_j) of one reference row of logits against each row, with exactly the arithmetic of
-    /// `Statistics.klDivergence(logitsP:logitsQ:)` (same bits), p₀'s normalizer computed once.
+    /// `Statistics.klDivergence(logitsP:logitsQ:)` (same bits), but p₀'s softmax computed once
+    /// instead of once per row: the KL readout costs one exponential per vocabulary entry and row.
     static func klDivergences(reference: ArraySlice<Float>, rows: [ArraySlice<Float>]) -> [Double] {
-        reference.withUnsafeBufferPointer { p in
-            let normalizer = Statistics.logSumExp(p)
-            return rows.map { row in
-                row.withUnsafeBufferPointer { q in
-                    Statistics.klDivergence(logitsP: p, logitsQ: q, normalizerP: normalizer, normalizerQ: nil)
-                }
+        let epsilon = Double.ulpOfOne, logEpsilon = log(Double.ulpOfOne)
+        let p = Statistics.logSoftmax(reference.map(Double.init)).map { lp -> (p: Double, lp: Double) in
+            let probability = exp(lp)
+            return probability == 0 ? (epsilon, logEpsilon) : (probability, lp)
+        }
+        return rows.map { row in
+            let logQ = Statistics.logSoftmax(row.map(Double.init))
+            var kl = 0.0
+            for i in logQ.indices {
+                // exp underflows to 0 only far below −700; test it only there.
+                let lq = logQ[i] < -700 && exp(logQ[i]) == 0 ? logEpsilon : logQ[i]
+                kl += p[i].p * (p[i].lp - lq)
             }
+            return kl
         }
     }
 

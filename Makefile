@@ -27,7 +27,7 @@ help:
 	@echo "make deps | model [MODEL=smollm2-135m|gemma3-270m|qwen2.5-coder-0.5b|qwen2.5-coder-1.5b] | models | build | bench | clean"
 	@echo "(\`rbench models\` lists the known models; \`rbench fetch NAME\` is what \`make model\` runs)"
 	@echo "make engines       build the transformers worker's venv (.build-engines/venv, pinned in Tools/engines/requirements.txt)"
-	@echo "make test-engines  the smoke suite through the native engine and transformers on SmolLM2, compared (verdicts, 1e-3)"
+	@echo "make test-engines  the smoke suite through the native engine and transformers on SmolLM2, compared (verdicts, 1e-3 or the drift 1e-6 state noise causes)"
 
 # System libraries from Debian, installed only when missing.
 deps:
@@ -131,6 +131,9 @@ $(ENGINES_VENV)/.installed: Tools/engines/requirements.txt
 test-engines: engines $(SMOLLM2_FILE)
 	$(SWIFT) build -c $(CONFIG) --product rbench
 	rm -rf results/engines && mkdir -p results/engines
-	-$(RBENCH) run --suite smoke --db results/engines/native/rbench.sqlite --quiet > results/engines/native.txt
+	-$(RBENCH) run --suite smoke --db results/engines/native/rbench.sqlite --save-states results/engines/states --quiet > results/engines/native.txt
+	@# The native states perturbed by 1e-6 (the engines' float32 disagreement) and replayed: how far each metric moves on its own.
+	$(ENGINES_VENV)/bin/python Tools/states/perturb.py results/engines/states results/engines/states-perturbed --eps 1e-6
+	-$(RBENCH) run --suite smoke --states results/engines/states-perturbed --db results/engines/perturbed/rbench.sqlite --quiet > results/engines/perturbed.txt
 	-$(RBENCH) run --suite smoke --engine transformers --db results/engines/transformers/rbench.sqlite --quiet > results/engines/transformers.txt
-	python3 Tools/engines/differential.py results/engines/native results/engines/transformers
+	python3 Tools/engines/differential.py results/engines/native results/engines/transformers --sensitivity results/engines/perturbed

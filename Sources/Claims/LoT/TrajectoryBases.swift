@@ -224,7 +224,9 @@ enum TrajectoryResiduals {
 
     /// Steps 2–4 for every pair t < t₂ that `including` accepts, as GEMMs: the coordinates
     /// C(t) = X(t)·ψ(t) once per t, then per pair X̃ = (C(t)·diag(σ(t₂)/σ(t)))·ψ(t₂)ᵀ.
-    static func aggregates(_ bases: TrajectoryBases,
+    /// `coordinates`, when given, are ``coordinatesOfEveryLayer(_:)`` of the same bases (computed once
+    /// for several passes over them: the same GEMMs, so the same bits).
+    static func aggregates(_ bases: TrajectoryBases, coordinates known: [Matrix]? = nil,
                            including: (_ t: Int, _ t2: Int) -> Bool = { _, _ in true }) -> [PairAggregates] {
         let layers = bases.layerCount
         var result: [PairAggregates] = []
@@ -232,7 +234,7 @@ enum TrajectoryResiduals {
         for t in 1..<layers {
             let targets = ((t + 1)...layers).filter { including(t, $0) }
             guard !targets.isEmpty else { continue }
-            let coordinates = bases.coordinates(bases.states[t - 1], layer: t)
+            let coordinates = known?[t - 1] ?? bases.coordinates(bases.states[t - 1], layer: t)
             for t2 in targets {
                 let predicted = bases.extrapolate(coordinates: coordinates, from: t, to: t2)
                 result.append(aggregates(actual: bases.states[t2 - 1], predicted: predicted, t: t, t2: t2))
@@ -351,13 +353,19 @@ extension ClaimContext {
 }
 
 extension TrajectoryResiduals {
+    /// C(t) = X(t)·ψ(t)ᵀ for t = 1…L, `[t − 1]`: what ``aggregates(_:coordinates:including:)`` and
+    /// ``rotatedA2(_:coordinates:)`` both start from.
+    static func coordinatesOfEveryLayer(_ bases: TrajectoryBases) -> [Matrix] {
+        (0..<bases.layerCount).map { bases.coordinates(bases.states[$0], layer: $0 + 1) }
+    }
+
     /// A2 = ln(mean_i σ_i²) of every pair t < t₂, computed in the aligned basis of t₂: since ψ(t₂) is
     /// orthonormal, δ·ψ(t₂)ᵀ = C(t₂) − C(t)·diag(σ(t₂)/σ(t)) with C(t) = X(t)·ψ(t)ᵀ, and the total
     /// variance Σ_i σ_i² is the same in either basis. One GEMM per layer instead of one per pair;
-    /// equal to ``aggregates(_:including:)``'s A2 up to rounding. `[t − 1][t₂ − t − 1]`.
-    static func rotatedA2(_ bases: TrajectoryBases) -> [[Double]] {
+    /// equal to ``aggregates(_:coordinates:including:)``'s A2 up to rounding. `[t − 1][t₂ − t − 1]`.
+    static func rotatedA2(_ bases: TrajectoryBases, coordinates known: [Matrix]? = nil) -> [[Double]] {
         let layers = bases.layerCount, n = bases.sampleCount, d = bases.width
-        let coordinates = (1...layers).map { bases.coordinates(bases.states[$0 - 1], layer: $0) }
+        let coordinates = known ?? coordinatesOfEveryLayer(bases)
         return (1..<max(1, layers)).map { t in
             let from = bases.alignedSingularValues[t - 1]
             return ((t + 1)...layers).map { t2 in
@@ -393,7 +401,7 @@ struct TrajectoryReplicate: Sendable {
     var singularValues: [[Double]]
     /// The full aggregates (A1, A2, A3) of every τ = 1 pair, in t order.
     var steps: [TrajectoryResiduals.PairAggregates]
-    /// A2 of every pair, `[t − 1][t₂ − t − 1]` (``TrajectoryResiduals/rotatedA2(_:)``).
+    /// A2 of every pair, `[t − 1][t₂ − t − 1]` (``TrajectoryResiduals/rotatedA2(_:coordinates:)``).
     var a2: [[Double]]
     /// The last τ = 1 step with the final-norm output as the last point (LoT-5's HF convention).
     var lastStepHF: TrajectoryResiduals.PairAggregates?
@@ -430,11 +438,13 @@ extension ClaimContext {
         let replicates = try resources.memoized(key) {
             let layers = states.blockCount
             return try TrajectoryBases.jackknife(Array(states.residual.dropFirst()), jackknife, claim: claim) { bases, kept in
-                let steps = TrajectoryResiduals.aggregates(bases) { $1 - $0 == 1 }
+                // One coordinate GEMM per layer for both the τ = 1 steps and every pair's A2.
+                let coordinates = TrajectoryResiduals.coordinatesOfEveryLayer(bases)
+                let steps = TrajectoryResiduals.aggregates(bases, coordinates: coordinates) { $1 - $0 == 1 }
                 let hf = try bases.replacingLastPoint(with: states.finalNorm.rows(at: kept), claim: claim)
                 let last = TrajectoryResiduals.aggregates(hf) { $1 == layers && $1 - $0 == 1 }.first
                 return TrajectoryReplicate(singularValues: bases.singularValues, steps: steps,
-                                           a2: TrajectoryResiduals.rotatedA2(bases), lastStepHF: last,
+                                           a2: TrajectoryResiduals.rotatedA2(bases, coordinates: coordinates), lastStepHF: last,
                                            leading: bases.aligned.map { $0.rows(at: 0..<min(4, $0.rows)) })
             }
         }

@@ -22,6 +22,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wire import WorkerFailure, serve  # noqa: E402
 
 
+# Tokens per prefill batch: prompts of one length are stacked up to this many tokens.
+PREFILL_BATCH_TOKENS = 2048
+
+
 class StopForward(Exception):
     """Raised by a hook once every state a request needs has been seen."""
 
@@ -191,15 +195,26 @@ class Worker:
         edits_by_prompt = {}
         for edit in args.get("edits", []):
             edits_by_prompt.setdefault(edit["prompt"], []).append(edit)
-        rows = []
+        # Prompts of one length run together (no padding, so no attention mask can change a state),
+        # up to PREFILL_BATCH_TOKENS tokens a batch; each keeps its own edits by its row in the batch.
+        rows = [None] * len(lengths)
+        by_length = {}
         for i, length in enumerate(lengths):
-            batch = torch.from_numpy(tokens[offsets[i]:offsets[i + 1]])[None]
-            edits = {}
-            for e in edits_by_prompt.get(i, []):
-                edits.setdefault(e["residual"], []).append((0, e["position"], e["mode"], torch.from_numpy(arrays[e["vector"]].copy()).to(self.device)))
-            seen = self.run(held, batch, set(hooks), edits)
-            picked = torch.stack([seen[h][0] for h in hooks], dim=1)  # [T, hooks, d]
-            rows.append((picked[-1:] if last else picked).float().cpu().numpy())
+            by_length.setdefault(int(length), []).append(i)
+        for length, members in by_length.items():
+            per_batch = max(1, PREFILL_BATCH_TOKENS // max(1, length))
+            for first in range(0, len(members), per_batch):
+                chunk = members[first:first + per_batch]
+                batch = torch.from_numpy(np.stack([tokens[offsets[i]:offsets[i + 1]] for i in chunk]))
+                edits = {}
+                for row, i in enumerate(chunk):
+                    for e in edits_by_prompt.get(i, []):
+                        vector = torch.from_numpy(arrays[e["vector"]].copy()).to(self.device)
+                        edits.setdefault(e["residual"], []).append((row, e["position"], e["mode"], vector))
+                seen = self.run(held, batch, set(hooks), edits)
+                picked = torch.stack([seen[h] for h in hooks], dim=2)  # [B, T, hooks, d]
+                for row, i in enumerate(chunk):
+                    rows[i] = (picked[row, -1:] if last else picked[row]).float().cpu().numpy()
         result = {}
         if args.get("keep_cache"):
             handle = self.new_id()

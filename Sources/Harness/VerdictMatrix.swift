@@ -9,7 +9,7 @@ import Recording
 public enum VerdictMatrix {
     /// What a column stands for: a model hash and the engine that ran it (nil: the native engine).
     static func columnKey(_ run: RunRecord) -> String {
-        run.modelSHA256 + "|" + (run.environment.engine.map { "\($0.name)|\($0.version)|\($0.device)|\($0.dtype)" } ?? "native")
+        run.modelSHA256 + "|" + (run.environment.engine?.determinismKey ?? "native")
     }
 
     /// Latest complete run per model hash and engine of `suite`, oldest first.

@@ -172,7 +172,8 @@ public struct EngineRecord: Codable, Sendable, Equatable {
     /// `transformers 5.24.0, torch 2.13.0+cpu on cpu, float32`.
     public var summary: String { "\(name) (\(version)) on \(device), \(dtype)" }
 
-    var determinismKey: String { "\(name)|\(version)|\(device)|\(dtype)" }
+    /// What distinguishes one engine build and placement from another (name, version, device, dtype).
+    public var determinismKey: String { "\(name)|\(version)|\(device)|\(dtype)" }
 }
 
 /// Minimal canonical JSON for hashing string maps (sorted keys, no whitespace).

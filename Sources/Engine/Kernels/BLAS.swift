@@ -10,10 +10,7 @@ public enum BLAS {
     }
 
     /// The CPU kernel family OpenBLAS dispatched to (e.g. `Zen`, `Haswell`).
-    public static var coreName: String {
-        guard let c = openblas_get_corename() else { return "unknown" }
-        return String(cString: c)
-    }
+    public static var coreName: String { BLASKernels.dispatched }
 
     /// The configured thread count: the engine's worker count and part of the determinism class.
     /// OpenBLAS itself runs single-threaded inside forward passes and bit-sensitive analyses.

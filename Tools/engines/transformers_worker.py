@@ -7,10 +7,15 @@ the final norm), mid:b the residual after layer b's attention update (the input 
 final_norm the final norm's output. Every state is read and edited through forward hooks, so any
 decoder-only model of the Llama family (Llama, Qwen2, Gemma 3) runs unmodified.
 
-Resumes re-run the whole prompt with the last position's residual replaced at `start` (causal
-attention leaves the earlier positions as they were), so they cost a prefill each, batched by length.
+A prefill that keeps its cache keeps every layer's keys and values of all positions but the last
+(causal attention leaves them as they were whatever a resume does at the last position). A resume then
+runs only the last token on that cache, with its residual replaced at `start`: one position instead of
+a prefill each. If the cache would outgrow RBENCH_WORKER_CACHE_BYTES (default 4 GiB) the worker keeps
+only the token ids and each resume re-runs its whole prompt instead; both give the same states up to
+float32 rounding.
 """
 import copy
+import inspect
 import os
 import sys
 
@@ -24,6 +29,8 @@ from wire import WorkerFailure, serve  # noqa: E402
 
 # Tokens per prefill batch: prompts of one length are stacked up to this many tokens.
 PREFILL_BATCH_TOKENS = 2048
+# The keys and values all kept caches may hold together before resumes fall back to re-running prompts.
+CACHE_BYTES = int(os.environ.get("RBENCH_WORKER_CACHE_BYTES", 4 << 30))
 
 
 class StopForward(Exception):
@@ -38,6 +45,8 @@ class Held:
         self.blocks = len(self.layers)
         self.width = model.config.hidden_size
         self.vocab = model.config.vocab_size
+        # transformers 5.x renamed the decoder's `past_key_values` argument to `cache`.
+        self.cache_argument = "cache" if "cache" in inspect.signature(inner.forward).parameters else "past_key_values"
 
     def mlp_norm(self, b):
         layer = self.layers[b]
@@ -47,6 +56,7 @@ class Held:
 class Worker:
     def __init__(self):
         self.models, self.caches, self.next_id = {}, {}, 1
+        self.cached_bytes = 0
         self.device = "cpu"
         self.dtype = torch.float32
 
@@ -133,9 +143,10 @@ class Worker:
         self.models[handle] = Held(model, family)
         return self.describe(handle), []
 
-    def run(self, held, batch, wanted, edits, stop=None):
+    def run(self, held, batch, wanted, edits, stop=None, cache=None, first_position=0):
         """Runs `batch` [B, T] token ids; `wanted` is a set of hook names; `edits[(index)]` is a list of
-        (row, position, mode, vector). Returns {hook: tensor [B, T, d]}; stops after block stop-1 if given."""
+        (row, position, mode, vector). Returns {hook: tensor [B, T, d]}; stops after block stop-1 if given.
+        With `cache` (a DynamicCache holding `first_position` earlier positions) the batch continues it."""
         seen, handles = {}, []
 
         def apply(index, hidden):
@@ -179,7 +190,12 @@ class Worker:
             handles.append(held.norm.register_forward_hook(post_norm))
             with torch.inference_mode(False), torch.no_grad():
                 try:
-                    held.model.model(input_ids=batch.to(self.device), use_cache=False)
+                    if cache is None:
+                        held.model.model(input_ids=batch.to(self.device), use_cache=False)
+                    else:
+                        positions = torch.arange(first_position, first_position + batch.shape[1], device=self.device)
+                        held.model.model(input_ids=batch.to(self.device), use_cache=True, position_ids=positions.expand(batch.shape[0], -1),
+                                         **{held.cache_argument: cache})
                 except StopForward:
                     pass
         finally:
@@ -198,6 +214,12 @@ class Worker:
         # Prompts of one length run together (no padding, so no attention mask can change a state),
         # up to PREFILL_BATCH_TOKENS tokens a batch; each keeps its own edits by its row in the batch.
         rows = [None] * len(lengths)
+        keep = bool(args.get("keep_cache"))
+        # Each prompt's keys and values, all positions but the last, while they fit the budget.
+        kept = [None] * len(lengths) if keep else None
+        budget = CACHE_BYTES - self.cached_bytes
+        needed = sum(self.prefix_bytes(held, int(n)) for n in lengths) if keep else 0
+        keep_states = keep and needed <= budget
         by_length = {}
         for i, length in enumerate(lengths):
             by_length.setdefault(int(length), []).append(i)
@@ -211,14 +233,27 @@ class Worker:
                     for e in edits_by_prompt.get(i, []):
                         vector = torch.from_numpy(arrays[e["vector"]].copy()).to(self.device)
                         edits.setdefault(e["residual"], []).append((row, e["position"], e["mode"], vector))
-                seen = self.run(held, batch, set(hooks), edits)
+                cache = transformers.DynamicCache(config=held.model.config) if keep_states else None
+                seen = self.run(held, batch, set(hooks), edits, cache=cache)
                 picked = torch.stack([seen[h] for h in hooks], dim=2)  # [B, T, hooks, d]
                 for row, i in enumerate(chunk):
                     rows[i] = (picked[row, -1:] if last else picked[row]).float().cpu().numpy()
+                if cache is not None:
+                    layers = [(layer.keys, layer.values) for layer in cache.layers]
+                    if any(k.shape[-2] != length for k, _ in layers):
+                        keep_states = False  # a sliding window dropped positions: re-run prompts instead
+                        kept = [None] * len(lengths)
+                    else:
+                        for row, i in enumerate(chunk):
+                            kept[i] = [(k[row, :, :length - 1].clone(), v[row, :, :length - 1].clone()) for k, v in layers]
         result = {}
-        if args.get("keep_cache"):
+        if keep:
             handle = self.new_id()
-            self.caches[handle] = {"model": int(args["model"]), "prompts": [tokens[offsets[i]:offsets[i + 1]] for i in range(len(lengths))]}
+            entry = {"model": int(args["model"]), "prompts": [tokens[offsets[i]:offsets[i + 1]] for i in range(len(lengths))]}
+            if keep_states:
+                entry["states"], entry["bytes"] = kept, needed
+                self.cached_bytes += needed
+            self.caches[handle] = entry
             result["cache"] = handle
         return result, [("capture", np.concatenate(rows))]
 
@@ -236,13 +271,26 @@ class Worker:
         by_length = {}
         for r, p in enumerate(prompts):
             by_length.setdefault(len(cache["prompts"][p]), []).append(r)
+        kept = cache.get("states")
         for length, members in by_length.items():
-            for first in range(0, len(members), 64):
-                chunk = members[first:first + 64]
-                batch = torch.from_numpy(np.stack([cache["prompts"][prompts[r]] for r in chunk]))
+            rows_per_batch = 256 if kept is not None else 64
+            for first in range(0, len(members), rows_per_batch):
+                chunk = members[first:first + rows_per_batch]
                 vectors = torch.from_numpy(states[chunk].copy()).to(self.device)
-                edits = {start: [(i, length - 1, "replace", vectors[i]) for i in range(len(chunk))]}
-                seen = self.run(held, batch, wanted | {f"resid:{start}"}, edits, stop=None if stop >= held.blocks else stop + 1)
+                until = None if stop >= held.blocks else stop + 1
+                if kept is not None and length > 1:
+                    # Only the last position runs, on the prompts' kept keys and values.
+                    batch = torch.from_numpy(np.stack([cache["prompts"][prompts[r]][-1:] for r in chunk]))
+                    prefix = transformers.DynamicCache(config=held.model.config)
+                    for l in range(held.blocks):
+                        prefix.update(torch.stack([kept[prompts[r]][l][0] for r in chunk]),
+                                      torch.stack([kept[prompts[r]][l][1] for r in chunk]), l)
+                    edits = {start: [(i, 0, "replace", vectors[i]) for i in range(len(chunk))]}
+                    seen = self.run(held, batch, wanted | {f"resid:{start}"}, edits, stop=until, cache=prefix, first_position=length - 1)
+                else:
+                    batch = torch.from_numpy(np.stack([cache["prompts"][prompts[r]] for r in chunk]))
+                    edits = {start: [(i, length - 1, "replace", vectors[i]) for i in range(len(chunk))]}
+                    seen = self.run(held, batch, wanted | {f"resid:{start}"}, edits, stop=until)
                 for slot, index in enumerate(capture):
                     captured[chunk, slot] = seen[f"resid:{index}"][:, -1].float().cpu().numpy()
                 if args.get("capture_mid"):
@@ -290,8 +338,16 @@ class Worker:
         self.models[handle] = Held(model, held.family)
         return self.describe(handle), []
 
+    def prefix_bytes(self, held, length):
+        """What one prompt's kept keys and values take: every layer, all positions but the last."""
+        config = held.model.config
+        head = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
+        return held.blocks * 2 * config.num_key_value_heads * max(0, length - 1) * head * 4
+
     def release(self, handle):
-        self.caches.pop(int(handle), None)
+        entry = self.caches.pop(int(handle), None)
+        if entry is not None:
+            self.cached_bytes -= entry.get("bytes", 0)
 
 
 def main():

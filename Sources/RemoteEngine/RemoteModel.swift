@@ -176,14 +176,15 @@ public final class RemoteModel: ResidualModel {
 
     /// One resume request over blocks `start..<stop`: the states after each block in `capture`
     /// (indices in `start...stop`) and, when asked, the mid-block states of every block run.
+    /// The caller times it and counts its rows, once per resumed row as the native engine does.
     private func resumeRequest(_ cache: RemoteCacheHandle, prompts: [Int], states: [Float], start: Int, stop: Int,
                                capture: [Int], mid: Bool) throws -> (captured: [Float], mid: [Float]) {
         let d = configuration.modelWidth
-        let response = try PhaseClock.time(.resume, work: prompts.count) { try worker.request("resume", [
+        let response = try worker.request("resume", [
             "model": .number(Double(handle)), "cache": .number(Double(cache.id)), "start": .number(Double(start)),
             "stop": .number(Double(stop)), "capture": .ints(capture), "capture_mid": .bool(mid),
         ], arrays: [WireArray(name: "prompts", ints: prompts, shape: [prompts.count]),
-                    WireArray(name: "states", floats: states, shape: [prompts.count, d])]) }
+                    WireArray(name: "states", floats: states, shape: [prompts.count, d])])
         guard let captured = response.array("captured"), captured.elementCount == prompts.count * capture.count * d else {
             throw WorkerError.protocolViolation("resume returned no or a wrongly sized `captured` array")
         }
@@ -215,6 +216,15 @@ public final class RemoteModel: ResidualModel {
                 throw EngineError.invalidInput("resume row \(i): prompt \(row.prompt) of \(cache.promptCount), width \(row.residual.count) (expected \(d))")
             }
         }
+        return try PhaseClock.time(.resume, work: n) {
+            try resumeBlocks(remote, rows: rows, start: start, capture: capture, afterBlock: afterBlock, afterAttention: afterAttention)
+        }
+    }
+
+    private func resumeBlocks(_ remote: RemoteCacheHandle, rows: [ResumeRow], start: Int, capture: [Int],
+                              afterBlock: ((_ block: Int, _ rows: UnsafeMutableBufferPointer<Float>) -> Void)?,
+                              afterAttention: ((_ block: Int, _ rows: UnsafeMutableBufferPointer<Float>) -> Void)?) throws -> [Float] {
+        let c = configuration, d = c.modelWidth, n = rows.count
         let prompts = rows.map(\.prompt)
         var states = rows.flatMap(\.residual)
         guard afterBlock != nil || afterAttention != nil else {

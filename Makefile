@@ -126,8 +126,13 @@ $(ENGINES_VENV)/.installed: Tools/engines/requirements.txt
 	touch $@
 
 # Differential gate: the smoke suite through both engines on SmolLM2; fails if a verdict differs or
-# fewer than 99 % of the model metrics agree within 1e-3 relative (Tools/engines/differential.py).
+# fewer than 99 % of the model metrics agree within 1e-3 relative, or within 3x the drift that
+# 1e-6 noise in the native states causes in them (Tools/engines/differential.py prints both shares).
 # The runs' own exit codes are not the gate (the transformers run has no baseline of its class).
+# LoT-3 is replayed on more seeds than the rest: its basis alignment has a near-tie that noise of
+# that size breaks either way (1 seed in 8 takes transformers' branch), so one replay cannot show
+# its drift. Each LoT-3-only replay takes about 45 s.
+SENSITIVITY_SEEDS = 1 2 3 4 5 6 7 8
 test-engines: engines $(SMOLLM2_FILE)
 	$(SWIFT) build -c $(CONFIG) --product rbench
 	rm -rf results/engines && mkdir -p results/engines
@@ -135,5 +140,13 @@ test-engines: engines $(SMOLLM2_FILE)
 	@# The native states perturbed by 1e-6 (the engines' float32 disagreement) and replayed: how far each metric moves on its own.
 	$(ENGINES_VENV)/bin/python Tools/states/perturb.py results/engines/states results/engines/states-perturbed --eps 1e-6
 	-$(RBENCH) run --suite smoke --states results/engines/states-perturbed --db results/engines/perturbed/rbench.sqlite --quiet > results/engines/perturbed.txt
+	$(ENGINES_VENV)/bin/python Tools/engines/subset_suite.py Suites/smoke.yaml LoT-3 > results/engines/smoke-lot-3.yaml
+	for seed in $(SENSITIVITY_SEEDS); do \
+	  $(ENGINES_VENV)/bin/python Tools/states/perturb.py results/engines/states results/engines/states-perturbed --eps 1e-6 --seed $$seed && \
+	  { $(RBENCH) run --suite results/engines/smoke-lot-3.yaml --states results/engines/states-perturbed \
+	      --db results/engines/perturbed-lot3-$$seed/rbench.sqlite --quiet > results/engines/perturbed-lot3-$$seed.txt || true; } || exit 1; \
+	done
+	rm -rf results/engines/states-perturbed
 	-$(RBENCH) run --suite smoke --engine transformers --db results/engines/transformers/rbench.sqlite --quiet > results/engines/transformers.txt
-	python3 Tools/engines/differential.py results/engines/native results/engines/transformers --sensitivity results/engines/perturbed
+	python3 Tools/engines/differential.py results/engines/native results/engines/transformers --sensitivity results/engines/perturbed \
+	  $(foreach seed,$(SENSITIVITY_SEEDS),--sensitivity results/engines/perturbed-lot3-$(seed))

@@ -129,9 +129,9 @@ $(ENGINES_VENV)/.installed: Tools/engines/requirements.txt
 # fewer than 99 % of the model metrics agree within 1e-3 relative, or within 3x the drift that
 # 1e-6 noise in the native states causes in them (Tools/engines/differential.py prints both shares).
 # The runs' own exit codes are not the gate (the transformers run has no baseline of its class).
-# LoT-3 is replayed on more seeds than the rest: its basis alignment has a near-tie that noise of
-# that size breaks either way (1 seed in 8 takes transformers' branch), so one replay cannot show
-# its drift. Each LoT-3-only replay takes about 45 s.
+# LoT-3 is replayed on more seeds than the rest: its basis alignment has near-ties that noise of
+# that size breaks (measured: 3 seeds in 8 take another branch, seed 5 transformers' own), so one
+# replay cannot show its drift. Each LoT-3-only replay takes about 45 s.
 SENSITIVITY_SEEDS = 1 2 3 4 5 6 7 8
 test-engines: engines $(SMOLLM2_FILE)
 	$(SWIFT) build -c $(CONFIG) --product rbench

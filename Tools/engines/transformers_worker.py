@@ -342,7 +342,7 @@ class Worker:
         """What one prompt's kept keys and values take: every layer, all positions but the last."""
         config = held.model.config
         head = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
-        return held.blocks * 2 * config.num_key_value_heads * max(0, length - 1) * head * 4
+        return held.blocks * 2 * config.num_key_value_heads * max(0, length - 1) * head * self.dtype.itemsize
 
     def release(self, handle):
         entry = self.caches.pop(int(handle), None)

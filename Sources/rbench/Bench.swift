@@ -23,7 +23,9 @@ struct Bench: ParsableCommand {
         and prints its wall time and the split per check and phase (as `rbench run --profile`), \
         next to sgemm measured before and after it and the engine's prefill rate on the suite's \
         model in the same run: the suite's time in sgemm-seconds and in prefill tokens is what \
-        compares across machines. `make bench` runs `rbench bench --suite smoke`.
+        compares across machines. It also prints the suite's forward floor: its forward tokens times \
+        the model's linear-layer FLOPs per token at that sgemm rate, a time the engine's Float32 GEMMs cannot beat \
+        with the suite's token counts. `make bench` runs `rbench bench --suite smoke`.
 
         --blas-correction prints only the OpenBLAS kernel family rbench forces on this CPU (nothing \
         when OpenBLAS's own choice stands): OpenBLAS 0.3.21 gives a CPU it does not know its generic \
@@ -154,6 +156,9 @@ extension Bench {
         let wall = seconds(ContinuousClock.now - start)
         let sgemmAfter = measureSGEMMGigaflops()
         let sgemm = (sgemmBefore + sgemmAfter) / 2
+        // A bound, so the faster measurement: the forward passes cannot beat the best sgemm seen.
+        let floor = ForwardFloor(run: report.run, flopsPerToken: languageModel.prefillFlopsPerToken(contextLength: 0),
+                                 sgemmGigaflops: max(sgemmBefore, sgemmAfter))
         let result = SuiteBenchReport(
             suite: parsed.name, model: languageModel.origin, threads: threads, wall_s: wall,
             sgemm_gflops_before: sgemmBefore, sgemm_gflops_after: sgemmAfter, sgemm_seconds: wall * sgemm,
@@ -161,6 +166,7 @@ extension Bench {
             phases: report.run.results.reduce(into: [:]) { totals, result in
                 for (phase, value) in result.profile?.seconds ?? [:] { totals[phase, default: 0] += value }
             },
+            forward_tokens: floor.tokens, forward_s: floor.measuredSeconds, forward_floor_s: floor.seconds,
             peak_rss_bytes: peakResidentBytes(), blas: BLAS.configuration, verdicts_ok: report.exitCode == 0)
         if json {
             let encoder = JSONEncoder()
@@ -178,6 +184,10 @@ extension Bench {
         suite in sgemm   \(String(format: "%.0f", result.sgemm_seconds)) GFLOP-equivalents (wall × mean sgemm rate: compare this across machines)
         prefill          \(String(format: "%.0f", prefillRate)) tok/s (16 × 32 tokens, all states captured) → the suite costs \
         \(String(format: "%.0f", result.prefill_token_equivalents)) prefill tokens
+        forward floor    \(floor.tokens) forward tokens × \(String(format: "%.3f", floor.flopsPerToken / 1e9)) GFLOP (linear layers) \
+        at \(String(format: "%.1f", floor.sgemmGigaflops)) GFLOP/s ≥ \(String(format: "%.1f", floor.seconds)) s; they took \
+        \(String(format: "%.1f", floor.measuredSeconds)) s\(floor.efficiency.map { String(format: " (%.2f of the sgemm rate)", $0) } ?? ""). \
+        A suite time below the floor needs fewer tokens or other arithmetic.
         peak RSS         \(String(format: "%.0f", Double(result.peak_rss_bytes) / 1_048_576)) MiB
         """)
         if report.exitCode != 0 { printNote("the suite's own verdicts were not all as expected (exit \(report.exitCode) in `rbench run`); timing is still valid") }
@@ -195,6 +205,10 @@ struct SuiteBenchReport: Codable {
     var prefill_tokens_per_s: Double
     var prefill_token_equivalents: Double
     var phases: [String: Double]
+    /// The forward tokens, their measured seconds, and the least seconds sgemm allows (``ForwardFloor``).
+    var forward_tokens: Int
+    var forward_s: Double
+    var forward_floor_s: Double
     var peak_rss_bytes: Int
     var blas: String
     var verdicts_ok: Bool
